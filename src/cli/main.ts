@@ -1,0 +1,69 @@
+/**
+ * The divd command line. Each command is a thin layer over a library function; this file only
+ * wires flags, output format and exit codes (0 ok, 1 failure, 2 bad input).
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { isUsageError, UsageError } from '../errors.ts';
+import { shutdownBackend, BACKEND_NAMES } from '../backend/index.ts';
+import { formatDoctor, runDoctor } from './doctor.ts';
+
+function parseThreads(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--threads must be a positive integer, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+function backendOptions(cmd: Command): Command {
+  return cmd
+    .addOption(
+      new Option('--backend <name>', `TensorFlow.js backend: auto, ${BACKEND_NAMES.join(', ')} (env DIVD_BACKEND)`),
+    )
+    .addOption(new Option('--threads <n>', 'wasm threads (env DIVD_THREADS; default: one per core)').argParser(parseThreads));
+}
+
+export function buildProgram(): Command {
+  const program = new Command('divd')
+    .description(
+      'Research harness for DIVD video deblurring (arXiv 2412.00773): experiment specs, training, sampling,\n' +
+        'metrics (PSNR SSIM LPIPS FID KID), MLflow tracking and paper-style reports.',
+    )
+    .version(process.env.npm_package_version ?? '0.1.0')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+
+  backendOptions(
+    program
+      .command('doctor')
+      .description('report Node, the TensorFlow.js backend chosen (and why not the others), threads, SIMD, memory,\nand optional pieces (ffmpeg, chromium, weights, tracking URI); exit 0 when the default pipeline can run')
+      .option('--json', 'print one JSON object instead of text'),
+  ).action(async (opts: { json?: boolean; backend?: string; threads?: number }) => {
+    const report = await runDoctor({ backend: opts.backend, threads: opts.threads });
+    process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatDoctor(report)}\n`);
+    if (!report.ok) process.exitCode = 1;
+  });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // help and version "errors" are successful exits; everything else is a usage error.
+      return e.exitCode === 0 ? 0 : 2;
+    }
+    if (isUsageError(e)) {
+      process.stderr.write(`divd: ${e.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`divd: ${(e as Error).stack ?? String(e)}\n`);
+    return 1;
+  } finally {
+    shutdownBackend();
+  }
+}
+
+process.exitCode = await main(process.argv);

@@ -1,0 +1,46 @@
+/**
+ * A typed wrapper over tf.customGrad, and the few helpers every custom gradient here shares.
+ * All custom gradients use only ops that are fast on wasm (plain conv2d, depthwise conv, 2-D matMul
+ * without transpose flags, avgPool, rank <= 4 transposes); see wasm-perf.md.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+type Saver = (tensors: tf.Tensor[]) => void;
+
+/**
+ * Defines an op with an explicit gradient. `forward(inputs, save)` returns the value;
+ * `backward(dy, saved)` returns one gradient per input, in order.
+ */
+export function withGrad<I extends tf.Tensor[], O extends tf.Tensor>(
+  forward: (inputs: I, save: Saver) => O,
+  backward: (dy: O, saved: tf.Tensor[]) => tf.Tensor[],
+): (...inputs: I) => O {
+  const op = tf.customGrad(((...args: (tf.Tensor | Saver)[]) => {
+    const save = args[args.length - 1] as Saver;
+    const inputs = args.slice(0, -1) as I;
+    return { value: forward(inputs, save), gradFunc: (dy: O, saved: tf.Tensor[]) => backward(dy, saved) };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return (...inputs: I) => op(...inputs) as O;
+}
+
+/**
+ * dW = aᵀ·b for a: [K, M], b: [K, N] without a transpose flag (flags drop wasm to a scalar loop):
+ * transpose the smaller operand (wasm-perf.md: on [8192,64]→192 this is 2x faster than the other way).
+ */
+export function matMulTN(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
+  const [, m] = a.shape;
+  const [, n] = b.shape;
+  return m <= n ? tf.matMul(tf.transpose(a), b) : (tf.transpose(tf.matMul(tf.transpose(b), a)) as tf.Tensor2D);
+}
+
+/** Sum over rows of x: [M, C] → [C], as a ones-row matMul (reductions over axis 0 transpose first on wasm). */
+export function sumRows(x: tf.Tensor2D): tf.Tensor1D {
+  const ones = tf.ones([1, x.shape[0]]) as tf.Tensor2D;
+  return tf.reshape(tf.matMul(ones, x), [x.shape[1]]) as tf.Tensor1D;
+}
+
+/** True on backends with native, fast gradient kernels, where tf's own autodiff is the better choice. */
+export function nativeGradients(): boolean {
+  const b = tf.getBackend();
+  return b === 'tensorflow' || b === 'webgpu' || b === 'webgl';
+}

@@ -1,0 +1,17 @@
+/**
+ * The differentiable op layer: every op the DIVD UNet needs, forward and backward, in the formulation
+ * that trains fastest on wasm (and tf's own on backends with native gradients). Shapes are NHWC.
+ */
+export { conv2d, depthToSpace2 } from './conv.ts';
+export type { ConvPadding } from './conv.ts';
+export { dense, addBias, linear } from './dense.ts';
+export { silu } from './activation.ts';
+export { upsampleNearest2x } from './upsample.ts';
+export { groupNorm, groupNormReference } from './groupnorm.ts';
+export { windowAttention, windowAttentionReference, depthwiseBatchMatMul } from './attention.ts';
+export type { AttentionOptions } from './attention.ts';
+export { gatherRelativeBias, gatherRelativeBiasReference } from './relative-bias.ts';
+export { ParamStore, ParamScope, initValues, fans } from './params.ts';
+export type { Init, ParamInfo } from './params.ts';
+export { Rng } from './random.ts';
+export { withGrad, matMulTN, sumRows, nativeGradients } from './custom.ts';
