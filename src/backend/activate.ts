@@ -54,14 +54,25 @@ function describeAll(probes: BackendProbe[]): string {
   return probes.map((p) => `  ${p.available ? '✓' : '✗'} ${p.name.padEnd(15)} ${p.reason}`).join('\n');
 }
 
+const NATIVE_PACKAGES: Record<'tensorflow-gpu' | 'tensorflow', string> = {
+  'tensorflow-gpu': '@tensorflow/tfjs-node-gpu',
+  tensorflow: '@tensorflow/tfjs-node',
+};
+
+/**
+ * The cpu backend's first write prints an "install tfjs-node" banner; `divd doctor` already explains
+ * backends. Call after switching to 'cpu' (tests switch to it as their numerical reference).
+ */
+export function silenceCpuBanner(): void {
+  if (tf.getBackend() === 'cpu') (tf.backend() as unknown as { firstUse: boolean }).firstUse = false;
+}
+
 async function start(name: BackendName, threads: number): Promise<Omit<BackendInfo, 'reason' | 'probes'>> {
   switch (name) {
     case 'tensorflow-gpu':
-      await import('@tensorflow/tfjs-node-gpu' as string);
-      await setOrThrow('tensorflow');
-      return { name, tfName: 'tensorflow', threads: os.availableParallelism(), simd: false };
     case 'tensorflow':
-      await import('@tensorflow/tfjs-node' as string);
+      // Both packages register their native backend under the one tfjs name 'tensorflow'.
+      await import(NATIVE_PACKAGES[name]);
       await setOrThrow('tensorflow');
       return { name, tfName: 'tensorflow', threads: os.availableParallelism(), simd: false };
     case 'wasm': {
@@ -75,8 +86,7 @@ async function start(name: BackendName, threads: number): Promise<Omit<BackendIn
     }
     case 'cpu': {
       await setOrThrow('cpu');
-      // Its first write prints a "install tfjs-node" banner; we already explain backends in `divd doctor`.
-      (tf.backend() as unknown as { firstUse: boolean }).firstUse = false;
+      silenceCpuBanner();
       return { name, tfName: 'cpu', threads: 1, simd: false };
     }
   }

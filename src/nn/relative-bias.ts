@@ -7,16 +7,23 @@ import * as tf from '@tensorflow/tfjs';
 import { withGrad } from './custom.ts';
 
 function makeOp(index: Int32Array, tokens: number) {
+  // The index is fixed per op, so its range is checked once per call, not once per entry.
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const r of index) {
+    lo = Math.min(lo, r);
+    hi = Math.max(hi, r);
+  }
   return withGrad<[tf.Tensor2D], tf.Tensor3D>(
     ([table], save) => {
       save([table]);
       const [rows, heads] = table.shape;
+      if (lo < 0 || hi >= rows) throw new Error(`relative bias index range [${lo}, ${hi}] is outside the table's ${rows} rows`);
       const tab = table.dataSync();
       const out = new Float32Array(tokens * heads * tokens);
       for (let t = 0; t < tokens; t++) {
         for (let s = 0; s < tokens; s++) {
           const r = index[t * tokens + s]!;
-          if (r < 0 || r >= rows) throw new Error(`relative bias index ${r} outside the table's ${rows} rows`);
           for (let h = 0; h < heads; h++) out[(t * heads + h) * tokens + s] = tab[r * heads + h]!;
         }
       }

@@ -1,6 +1,6 @@
 /** Switching between the wasm backend (under test) and tf's cpu backend (the numerical reference). */
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../../src/backend/index.ts';
+import { initBackend, silenceCpuBanner } from '../../src/backend/index.ts';
 
 let started = false;
 
@@ -13,5 +13,5 @@ export async function useBackend(name: 'wasm' | 'cpu'): Promise<void> {
     await tf.setBackend(name);
     await tf.ready();
   }
-  if (name === 'cpu') (tf.backend() as unknown as { firstUse: boolean }).firstUse = false;
+  silenceCpuBanner();
 }
