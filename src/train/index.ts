@@ -7,3 +7,5 @@ export { Ema, emaDecay } from './ema.ts';
 export type { EmaConfig } from './ema.ts';
 export { clipByGlobalNorm, globalNorm } from './clip.ts';
 export type { ClipResult } from './clip.ts';
+export { CheckpointDir, CheckpointConfigMismatch, encodeCheckpoint, decodeCheckpoint } from './checkpoints.ts';
+export type { CheckpointEntry, CheckpointOptions, LoadedCheckpoint } from './checkpoints.ts';
