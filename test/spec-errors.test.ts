@@ -56,6 +56,11 @@ describe('spec errors: schema', () => {
     assert.equal(i.message, 'found the string "ep", expected one of: eps, x0, v; did you mean "eps"?');
   });
 
+  it('a value of the wrong type for an enum gets one message, not two', () => {
+    const i = only('name: t\nbase:\n  model: { attention: 3 }\n');
+    assert.equal(i.message, 'found 3, expected one of: wtsa, spatial, none');
+  });
+
   it('several errors are reported at once, in file order', () => {
     const issues = issuesOf(
       'name: t\nbase:\n  model:\n    attention: wtsaa\n    frames: 0\n  eval:\n    metrics: [psnr, lpisp]\n  trian: {}\n',

@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULTS, parseSpec, type Plan } from '../src/spec/index.ts';
+import { DEFAULTS, parseSpec, selectTrials, type Plan } from '../src/spec/index.ts';
+import { isUsageError } from '../src/errors.ts';
 
 const plan = (text: string): Plan => parseSpec(text, 'spec.yaml');
 const ids = (p: Plan) => new Map(p.trials.map((t) => [t.label, t.id]));
@@ -137,5 +138,15 @@ sweep:
 
   it('the id does not depend on the spec name (the run directory does)', () => {
     assert.deepEqual([...ids(plan(GRID.replace('name: g', 'name: h'))).values()], [...ids(plan(GRID)).values()]);
+  });
+});
+
+describe('selecting trials', () => {
+  it('by label, full id or id prefix, in plan order; unknown names suggest a label', () => {
+    const p = plan(GRID);
+    const [a, , , d] = p.trials;
+    assert.deepEqual(selectTrials(p, [d.label, a.id]).map((t) => t.id), [a.id, d.id]);
+    assert.deepEqual(selectTrials(p, [d.id.slice(0, 6)]), [d]);
+    assert.throws(() => selectTrials(p, ['windows=4-3-2-1 lr=0.0003']), (e: unknown) => isUsageError(e) && /did you mean "windows=4-3-2-1 lr=0.000[12]"\?/.test((e as Error).message));
   });
 });

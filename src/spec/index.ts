@@ -8,3 +8,4 @@ export { TRIAL_SCHEMA, specSchema } from './schema.ts';
 export { loadSpec, parseSpec, trialId } from './load.ts';
 export { SpecError, formatIssues, type SpecIssue } from './issues.ts';
 export { canonicalJson } from './canonical.ts';
+export { selectTrials } from './select.ts';

@@ -58,7 +58,11 @@ export function parseSpec(text: string, file: string): Plan {
   if (source.syntaxIssues.length) throw new SpecError(source.syntaxIssues);
 
   const validate = validateSpec(source.value);
-  const schemaIssues = (validate.errors ?? [])
+  const errors = validate.errors ?? [];
+  // An enum error already says what is allowed; the type error ajv adds beside it is noise.
+  const enumAt = new Set(errors.filter((e) => e.keyword === 'enum').map((e) => e.instancePath));
+  const schemaIssues = errors
+    .filter((e) => !(e.keyword === 'type' && enumAt.has(e.instancePath)))
     .map((e) => issueFromAjv(e, source, { sectionPaths: SECTION_PATHS }))
     .filter((i): i is SpecIssue => i !== null);
   if (schemaIssues.length) throw new SpecError(tidyIssues(schemaIssues));
