@@ -6,6 +6,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { isUsageError, UsageError } from '../errors.ts';
 import { shutdownBackend, BACKEND_NAMES } from '../backend/index.ts';
 import { formatDoctor, runDoctor } from './doctor.ts';
+import { runPlanCommand } from './plan.ts';
 
 function parseThreads(value: string): number {
   const n = Number(value);
@@ -41,6 +42,14 @@ export function buildProgram(): Command {
     process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatDoctor(report)}\n`);
     if (!report.ok) process.exitCode = 1;
   });
+
+  program
+    .command('plan')
+    .description('list the trials a spec expands to: id, label, swept values and state (pending, or the stage in\nruns/<experiment>/<id>/status.json); exit 2 with every problem when the spec is invalid')
+    .argument('<spec>', 'experiment spec (YAML), e.g. experiments/smoke.yaml')
+    .option('--json', 'print one JSON object instead of text')
+    .option('--runs <dir>', 'runs directory', 'runs')
+    .action((spec: string, opts: { json?: boolean; runs?: string }) => runPlanCommand(spec, opts));
 
   return program;
 }

@@ -1,0 +1,60 @@
+/**
+ * Default values of every trial config field. Model, diffusion and training follow the paper's
+ * configuration and our documented choices for what it leaves open (../shared/paper.md: base 64,
+ * multipliers [1,2,4,8], windows [4,3,2,1], F = 4, linear β 1e-4..0.02 with T = 1000, Adam 1e-4 with
+ * 10k warm-up steps, EMA 0.9999, batch 8 at 144²). Data defaults to the embedded synthetic source so
+ * a spec with no `data` section runs anywhere. Specs override what they need; `resolve.ts` merges.
+ */
+import type { TrialConfig } from './types.ts';
+
+export const DEFAULTS: TrialConfig = {
+  data: {
+    source: 'synthetic',
+    root: null,
+    goproVariant: 'blur',
+    crop: 144,
+    padding: 'replicate',
+    augment: true,
+    splits: { train: 'train', test: 'test' },
+    synthetic: { trainSequences: 8, testSequences: 2, frames: 24, height: 144, width: 144, seed: 0 },
+  },
+  model: {
+    frames: 4,
+    baseChannels: 64,
+    channelMults: [1, 2, 4, 8],
+    resBlocks: 2,
+    windows: [4, 3, 2, 1],
+    attention: 'wtsa',
+    headChannels: 32,
+    groups: 32,
+    dropout: 0,
+    mrpe: { framePE: true, relBias: true },
+  },
+  diffusion: { schedule: 'linear', timesteps: 1000, betaStart: 0.0001, betaEnd: 0.02, prediction: 'eps' },
+  sample: { sampler: 'ddim', steps: 50, eta: 0, seed: 0 },
+  train: {
+    steps: 1_000_000,
+    batch: 8,
+    accumulate: 1,
+    lr: 1e-4,
+    betas: [0.9, 0.999],
+    warmupSteps: 10_000,
+    schedule: 'constant',
+    gradClip: 1,
+    ema: 0.9999,
+    checkpointEvery: 5_000,
+    keepLast: 3,
+    validateEvery: 10_000,
+    seed: 0,
+  },
+  eval: {
+    metrics: ['psnr', 'ssim', 'lpips', 'fid', 'kid'],
+    cropBorder: 0,
+    yChannel: false,
+    ssim: { variant: 'basicsr' },
+    lpips: { net: 'alex' },
+    kid: { subsets: 100, subsetSize: 1000 },
+  },
+  tracking: { uri: './mlruns', experiment: '' },
+  report: { enabled: true },
+};

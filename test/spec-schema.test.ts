@@ -1,0 +1,117 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Ajv } from 'ajv';
+import { DEFAULTS, TRIAL_SCHEMA, loadSpec, specSchema, type Plan } from '../src/spec/index.ts';
+import { closest, editDistance } from '../src/spec/suggest.ts';
+import { schemaText, SCHEMA_FILE } from '../src/spec/write-schema.ts';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const experiments = path.join(root, 'experiments');
+const shipped = fs.readdirSync(experiments).filter((f) => f.endsWith('.yaml')).sort();
+const load = (name: string): Plan => loadSpec(path.join(experiments, name));
+
+describe('spec schema', () => {
+  it('experiments/schema.json is the one generated from src/spec/schema.ts (regenerate: node --import tsx src/spec/write-schema.ts)', () => {
+    assert.equal(fs.readFileSync(SCHEMA_FILE, 'utf8'), schemaText());
+  });
+
+  it('compiles under ajv strict mode, and the defaults are a valid complete trial config', () => {
+    const ajv = new Ajv({ strict: true, allErrors: true });
+    ajv.compile(specSchema());
+    const validTrial = ajv.compile(TRIAL_SCHEMA);
+    assert.equal(validTrial(structuredClone(DEFAULTS)), true, JSON.stringify(validTrial.errors));
+    const missing = structuredClone(DEFAULTS) as unknown as Record<string, Record<string, unknown>>;
+    delete missing.model.windows;
+    assert.equal(validTrial(missing), false, 'the trial schema requires every field');
+  });
+
+  it('defaults follow the paper configuration (paper.md)', () => {
+    assert.deepEqual(DEFAULTS.model.windows, [4, 3, 2, 1]);
+    assert.deepEqual(DEFAULTS.model.channelMults, [1, 2, 4, 8]);
+    assert.equal(DEFAULTS.model.frames, 4);
+    assert.equal(DEFAULTS.data.crop, 144);
+    assert.equal(DEFAULTS.train.steps, 1_000_000);
+    assert.equal(DEFAULTS.train.lr, 1e-4);
+    assert.deepEqual([DEFAULTS.diffusion.betaStart, DEFAULTS.diffusion.betaEnd, DEFAULTS.diffusion.timesteps], [1e-4, 0.02, 1000]);
+  });
+});
+
+describe('shipped specs', () => {
+  it('are all present', () => {
+    for (const name of ['smoke', 'gopro', 'dvd', 'ablation-windows', 'ablation-mrpe', 'ablation-frames']) {
+      assert.ok(shipped.includes(`${name}.yaml`), `${name}.yaml missing`);
+    }
+  });
+
+  for (const file of shipped) {
+    it(`${file} validates, and every trial is a complete valid config with a unique id and label`, () => {
+      const plan = load(file);
+      assert.equal(`${plan.name}.yaml`, file, 'spec name matches its file name');
+      assert.ok(plan.trials.length >= 1);
+      const validTrial = new Ajv({ strict: true }).compile(TRIAL_SCHEMA);
+      for (const trial of plan.trials) {
+        assert.equal(validTrial(trial.config), true, `${trial.label}: ${JSON.stringify(validTrial.errors)}`);
+        assert.match(trial.id, /^[0-9a-f]{10}$/);
+        assert.equal(trial.config.model.windows.length, trial.config.model.channelMults.length);
+        assert.equal(trial.config.tracking.experiment, plan.name);
+      }
+      assert.equal(new Set(plan.trials.map((t) => t.id)).size, plan.trials.length);
+      assert.equal(new Set(plan.trials.map((t) => t.label)).size, plan.trials.length);
+    });
+  }
+
+  it('smoke.yaml is a small CPU job on synthetic data with every metric and local tracking', () => {
+    const [trial, ...rest] = load('smoke.yaml').trials;
+    assert.equal(rest.length, 0);
+    const c = trial.config;
+    assert.equal(c.data.source, 'synthetic');
+    assert.ok(c.train.steps <= 500 && c.model.baseChannels <= 16 && c.data.crop <= 32);
+    assert.deepEqual(c.model.channelMults, [1, 2]);
+    assert.deepEqual(c.model.windows, [2, 1]);
+    assert.equal(c.model.frames, 4);
+    assert.deepEqual([c.sample.sampler, c.sample.steps], ['ddim', 10]);
+    assert.deepEqual([...c.eval.metrics].sort(), ['fid', 'kid', 'lpips', 'psnr', 'ssim']);
+    assert.equal(c.tracking.uri, './mlruns');
+    assert.equal(c.report.enabled, true);
+  });
+
+  it('gopro.yaml and dvd.yaml are the paper configuration on real data with DDPM sampling', () => {
+    for (const [file, source] of [['gopro.yaml', 'gopro'], ['dvd.yaml', 'dvd']] as const) {
+      const { config } = load(file).trials[0];
+      assert.equal(config.data.source, source);
+      assert.ok(config.data.root);
+      assert.equal(config.data.crop, 144);
+      assert.deepEqual(config.model, DEFAULTS.model);
+      assert.deepEqual(config.diffusion, DEFAULTS.diffusion);
+      assert.equal(config.train.steps, 1_000_000);
+      assert.equal(config.sample.sampler, 'ddpm');
+    }
+  });
+
+  it('the ablations vary exactly what their table varies', () => {
+    assert.deepEqual(load('ablation-windows.yaml').trials.map((t) => t.config.model.windows), [[3, 2, 1, 1], [4, 3, 2, 1], [6, 4, 3, 2]]);
+    assert.deepEqual(
+      load('ablation-mrpe.yaml').trials.map((t) => [t.label, t.config.model.mrpe.framePE, t.config.model.mrpe.relBias]),
+      [['none', false, false], ['frame PE only', true, false], ['relative bias only', false, true], ['full', true, true]],
+    );
+    assert.deepEqual(load('ablation-frames.yaml').trials.map((t) => t.config.model.frames), [1, 2, 4]);
+  });
+});
+
+describe('typo suggestions', () => {
+  it('edit distance counts insertions, deletions and substitutions', () => {
+    assert.equal(editDistance('windws', 'windows'), 1);
+    assert.equal(editDistance('kitten', 'sitting'), 3);
+    assert.equal(editDistance('', 'abc'), 3);
+    assert.equal(editDistance('same', 'same'), 0);
+  });
+
+  it('closest picks the nearest candidate and refuses far-fetched ones', () => {
+    assert.equal(closest('baseChanels', ['baseChannels', 'channelMults', 'resBlocks']), 'baseChannels');
+    assert.equal(closest('LR', ['lr', 'steps']), 'lr');
+    assert.equal(closest('completelydifferent', ['lr', 'steps']), null);
+  });
+});
