@@ -10,3 +10,7 @@ export {
   expectTensor,
 } from './weights/index.ts';
 export type { WeightsFile, WeightsPresence, WeightsId, PthTensor, PthDType } from './weights/index.ts';
+export { loadLpips, lpipsFromStateDicts } from './lpips.ts';
+export type { LpipsModel, LpipsNet, LoadLpipsOptions } from './lpips.ts';
+export { imagesToBatch } from './nets/images.ts';
+export type { RgbImage } from './nets/images.ts';
