@@ -5,9 +5,19 @@
  */
 import type { WriteTensor } from './pth-writer.ts';
 
+/** Uniform in [-1, 1): Wellons' lowbias32 hash of (i + seed·0x9E3779B9) mod 2^32, exact integer arithmetic. */
 function wave(n: number, seed: number): Float64Array {
   const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) out[i] = Math.sin(i * 12.9898 + seed * 78.233);
+  const offset = Math.imul(seed, 0x9e3779b9) >>> 0;
+  for (let i = 0; i < n; i++) {
+    let x = (i + offset) >>> 0;
+    x = (x ^ (x >>> 16)) >>> 0;
+    x = Math.imul(x, 0x7feb352d) >>> 0;
+    x = (x ^ (x >>> 15)) >>> 0;
+    x = Math.imul(x, 0x846ca68b) >>> 0;
+    x = (x ^ (x >>> 16)) >>> 0;
+    out[i] = (2 * x) / 4294967296 - 1;
+  }
   return out;
 }
 
@@ -15,12 +25,12 @@ export function formulaTensor(key: string, shape: number[], seed: number): Write
   const n = shape.reduce((a, b) => a * b, 1);
   const w = wave(n, seed);
   let f: (v: number) => number;
-  if (key.endsWith('running_var')) f = (v) => 1 + 0.5 * Math.abs(v);
+  if (key.endsWith('running_var')) f = (v) => 0.75 + 0.5 * Math.abs(v);
   else if (key.endsWith('running_mean') || key.endsWith('bias')) f = (v) => 0.1 * v;
   else if (key.endsWith('bn.weight')) f = (v) => 1 + 0.1 * v;
   else if (key.startsWith('lin')) f = (v) => 0.1 * Math.abs(v);
   else if (shape.length === 4) {
-    const s = 2 / Math.sqrt(shape[1]! * shape[2]! * shape[3]!);
+    const s = Math.sqrt(6 / (shape[1]! * shape[2]! * shape[3]!));
     f = (v) => s * v;
   } else f = (v) => 0.01 * v;
   const data = new Float32Array(n);
