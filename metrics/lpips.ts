@@ -1,16 +1,17 @@
 /**
- * LPIPS v0.1 (Zhang et al. 2018), as `lpips.LPIPS(net='alex' | 'vgg', version='0.1')` computes it:
+ * LPIPS v0.1 (Zhang et al. 2018), as `lpips.LPIPS(net='alex' | 'vgg' | 'squeeze', version='0.1')` computes it:
  * [0,1] → [-1,1] → scaling layer (x − shift)/scale → backbone taps → per-position unit normalisation over
  * channels (f / (‖f‖ + 1e-10)) → squared difference → 1x1 linear layer (no bias) → spatial mean → sum.
  */
 import * as tf from '@tensorflow/tfjs';
 import { alexNetFeatures, ALEXNET_TAP_CHANNELS, type FeatureNet } from './nets/alexnet.ts';
+import { squeezeNetFeatures, SQUEEZENET_TAP_CHANNELS } from './nets/squeezenet.ts';
 import { vgg16Features, VGG16_TAP_CHANNELS } from './nets/vgg.ts';
 import { imagesToBatch, type RgbImage } from './nets/images.ts';
 import { expectTensor, readPth, type PthTensor } from './weights/pth.ts';
 import { requireWeights, weightsDir as defaultWeightsDir, type WeightsId } from './weights/registry.ts';
 
-export type LpipsNet = 'alex' | 'vgg';
+export type LpipsNet = 'alex' | 'vgg' | 'squeeze';
 
 const SHIFT = [-0.03, -0.088, -0.188];
 const SCALE = [0.458, 0.448, 0.45];
@@ -26,6 +27,7 @@ interface Backbone {
 const BACKBONES: Record<LpipsNet, Backbone> = {
   alex: { weights: 'alexnet', lin: 'lpips-alex', channels: ALEXNET_TAP_CHANNELS, build: alexNetFeatures },
   vgg: { weights: 'vgg16', lin: 'lpips-vgg', channels: VGG16_TAP_CHANNELS, build: vgg16Features },
+  squeeze: { weights: 'squeezenet1_1', lin: 'lpips-squeeze', channels: SQUEEZENET_TAP_CHANNELS, build: squeezeNetFeatures },
 };
 
 export interface LpipsModel {

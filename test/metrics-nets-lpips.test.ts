@@ -23,6 +23,7 @@ interface Fixture {
 const NETS: { net: LpipsNet; backboneFile: string }[] = [
   { net: 'alex', backboneFile: 'alexnet-owt-7be5be79.pth' },
   { net: 'vgg', backboneFile: 'vgg16-397923af.pth' },
+  { net: 'squeeze', backboneFile: 'squeezenet1_1-b8a52dc0.pth' },
 ];
 const fixtureByNet = new Map(NETS.map(({ net }) => [net, JSON.parse(fs.readFileSync(path.join(fixtures, `lpips-${net}.json`), 'utf8')) as Fixture]));
 const fixtureOf = (net: LpipsNet): Fixture => fixtureByNet.get(net)!;

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { UsageError } from '../../src/errors.ts';
 
-export type WeightsId = 'lpips-alex' | 'lpips-vgg' | 'lpips-squeeze' | 'alexnet' | 'vgg16' | 'inception-fid';
+export type WeightsId = 'lpips-alex' | 'lpips-vgg' | 'lpips-squeeze' | 'alexnet' | 'vgg16' | 'squeezenet1_1' | 'inception-fid';
 
 export interface WeightsFile {
   id: WeightsId;
@@ -64,6 +64,13 @@ export const KNOWN_WEIGHTS: readonly WeightsFile[] = [
     usedBy: 'LPIPS (VGG16 backbone, torchvision)',
     source: 'https://download.pytorch.org/models/vgg16-397923af.pth',
     sha256Prefix: '397923af',
+  },
+  {
+    id: 'squeezenet1_1',
+    file: 'squeezenet1_1-b8a52dc0.pth',
+    usedBy: 'LPIPS (SqueezeNet 1.1 backbone, torchvision)',
+    source: 'https://download.pytorch.org/models/squeezenet1_1-b8a52dc0.pth',
+    sha256Prefix: 'b8a52dc0',
   },
   {
     id: 'inception-fid',
