@@ -1,37 +1,84 @@
 /**
  * The pretrained weights files divd's metrics use, where it looks for them, and whether they are there.
  * Nothing is downloaded at run time: users place the files (or run `divd weights fetch` on an online
- * machine, see README) in the weights directory.
+ * machine, see README) in the weights directory, under the canonical file names below.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { UsageError } from '../../src/errors.ts';
+
+export type WeightsId = 'lpips-alex' | 'lpips-vgg' | 'lpips-squeeze' | 'alexnet' | 'vgg16' | 'squeezenet1_1' | 'inception-fid';
 
 export interface WeightsFile {
-  /** Path relative to the weights directory. */
+  id: WeightsId;
+  /** Canonical file name inside the weights directory. */
   file: string;
   /** What needs it. */
   usedBy: string;
   /** Canonical download location (documentation only; never fetched by divd at run time). */
   source: string;
+  /** Start of the file's SHA-256 as published (torchvision/pytorch-fid put 8 hex digits in the name). */
+  sha256Prefix: string;
+  /** Full SHA-256 where known. */
+  sha256?: string;
 }
+
+const LPIPS_SOURCE = 'https://github.com/richzhang/PerceptualSimilarity/raw/master/lpips/weights/v0.1';
 
 export const KNOWN_WEIGHTS: readonly WeightsFile[] = [
   {
-    file: 'lpips-v0.1/alex.pth',
+    id: 'lpips-alex',
+    file: 'lpips-v0.1-alex.pth',
     usedBy: 'LPIPS (AlexNet linear layers)',
-    source: 'richzhang/PerceptualSimilarity lpips/weights/v0.1/alex.pth',
+    source: `${LPIPS_SOURCE}/alex.pth`,
+    sha256Prefix: 'df73285e',
+    sha256: 'df73285e35b22355a2df87cdb6b70b343713b667eddbda73e1977e0c860835c0',
   },
   {
+    id: 'lpips-vgg',
+    file: 'lpips-v0.1-vgg.pth',
+    usedBy: 'LPIPS (VGG16 linear layers)',
+    source: `${LPIPS_SOURCE}/vgg.pth`,
+    sha256Prefix: 'a78928a0',
+    sha256: 'a78928a0af1e5f0fcb1f3b9e8f8c3a2a5a3de244d830ad5c1feddc79b8432868',
+  },
+  {
+    id: 'lpips-squeeze',
+    file: 'lpips-v0.1-squeeze.pth',
+    usedBy: 'LPIPS (SqueezeNet linear layers)',
+    source: `${LPIPS_SOURCE}/squeeze.pth`,
+    sha256Prefix: '4a5350f2',
+    sha256: '4a5350f23600cb79923ce65bb07cbf57dca461329894153e05a1346bd531cf76',
+  },
+  {
+    id: 'alexnet',
     file: 'alexnet-owt-7be5be79.pth',
     usedBy: 'LPIPS (AlexNet backbone, torchvision)',
     source: 'https://download.pytorch.org/models/alexnet-owt-7be5be79.pth',
+    sha256Prefix: '7be5be79',
   },
   {
+    id: 'vgg16',
+    file: 'vgg16-397923af.pth',
+    usedBy: 'LPIPS (VGG16 backbone, torchvision)',
+    source: 'https://download.pytorch.org/models/vgg16-397923af.pth',
+    sha256Prefix: '397923af',
+  },
+  {
+    id: 'squeezenet1_1',
+    file: 'squeezenet1_1-b8a52dc0.pth',
+    usedBy: 'LPIPS (SqueezeNet 1.1 backbone, torchvision)',
+    source: 'https://download.pytorch.org/models/squeezenet1_1-b8a52dc0.pth',
+    sha256Prefix: 'b8a52dc0',
+  },
+  {
+    id: 'inception-fid',
     file: 'pt_inception-2015-12-05-6726825d.pth',
     usedBy: 'FID / KID (pytorch-fid Inception v3)',
     source:
       'https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/pt_inception-2015-12-05-6726825d.pth',
+    sha256Prefix: '6726825d',
   },
 ];
 
@@ -55,4 +102,33 @@ export function weightsPresence(dir: string = weightsDir()): WeightsPresence[] {
     const present = stat?.isFile() ?? false;
     return { ...w, path: p, present, bytes: present ? stat!.size : null };
   });
+}
+
+export function weightsInfo(id: WeightsId): WeightsFile {
+  const w = KNOWN_WEIGHTS.find((k) => k.id === id);
+  if (!w) throw new Error(`unknown weights id '${id}'`);
+  return w;
+}
+
+/** A weights file the metric needs is not in the weights directory; `metric` can then be reported unavailable. */
+export class WeightsMissingError extends UsageError {
+  constructor(
+    readonly weights: WeightsFile,
+    readonly path: string,
+  ) {
+    super(
+      `${weights.usedBy} needs ${weights.file}, not found at ${path}. ` +
+        `Put the file there (from ${weights.source}), run \`divd weights fetch\` on a machine with internet, ` +
+        `or point DIVD_WEIGHTS_DIR / --weights-dir at the folder that has it.`,
+    );
+    this.name = 'WeightsMissingError';
+  }
+}
+
+/** The path of a weights file, checked to exist. */
+export function requireWeights(id: WeightsId, dir: string = weightsDir()): string {
+  const w = weightsInfo(id);
+  const p = path.join(dir, w.file);
+  if (!fs.statSync(p, { throwIfNoEntry: false })?.isFile()) throw new WeightsMissingError(w, p);
+  return p;
 }

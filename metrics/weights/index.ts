@@ -1,0 +1,4 @@
+export { KNOWN_WEIGHTS, weightsDir, weightsPresence, weightsInfo, requireWeights, WeightsMissingError } from './registry.ts';
+export type { WeightsFile, WeightsPresence, WeightsId } from './registry.ts';
+export { readPth, parsePth, expectTensor } from './pth.ts';
+export type { PthTensor, PthDType } from './pth.ts';
