@@ -6,6 +6,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { isUsageError, UsageError } from '../errors.ts';
 import { shutdownBackend, BACKEND_NAMES } from '../backend/index.ts';
 import { formatDoctor, runDoctor } from './doctor.ts';
+import { runSync } from './sync.ts';
 
 function parseThreads(value: string): number {
   const n = Number(value);
@@ -41,6 +42,16 @@ export function buildProgram(): Command {
     process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatDoctor(report)}\n`);
     if (!report.ok) process.exitCode = 1;
   });
+
+  program
+    .command('sync')
+    .description('replay MLflow tracking records that trials spooled while the server was unreachable;\nidempotent: records the server already acknowledged are never sent twice')
+    .argument('[runs-dir]', 'directory searched (recursively) for tracking spools', 'runs')
+    .option('--tracking-uri <url>', 'send to this MLflow server instead of the one each record names')
+    .option('--json', 'print one JSON object instead of text')
+    .action(async (runsDir: string, opts: { trackingUri?: string; json?: boolean }) => {
+      process.exitCode = await runSync(runsDir, opts);
+    });
 
   return program;
 }
