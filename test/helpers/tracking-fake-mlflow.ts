@@ -18,7 +18,11 @@ export interface RecordedRequest {
   json?: any;
 }
 
-export type Failure = { status: number; body?: string; headers?: Record<string, string> } | 'drop';
+/**
+ * 'drop': close the connection without answering; 'hang': never answer (a timeout);
+ * 'lose-response': do the work, then drop the connection (the client cannot know it succeeded).
+ */
+export type Failure = { status: number; body?: string; headers?: Record<string, string> } | 'drop' | 'hang' | 'lose-response';
 
 interface Injection {
   match: (r: RecordedRequest) => boolean;
@@ -133,8 +137,14 @@ export class FakeMlflow {
     this.requests.push(rec);
 
     const inj = this.injections.find((i) => i.remaining > 0 && i.match(rec));
-    if (inj) {
-      inj.remaining--;
+    if (inj) inj.remaining--;
+    if (inj?.failure === 'lose-response') {
+      res.end = (() => {
+        req.socket.destroy();
+        return res;
+      }) as typeof res.end;
+    } else if (inj) {
+      if (inj.failure === 'hang') return;
       if (inj.failure === 'drop') {
         req.socket.destroy();
         return;
@@ -247,7 +257,7 @@ export class FakeMlflow {
       };
       const run: StoredRun = { info, metrics: [], params: new Map(), tags };
       this.runs.set(runId, run);
-      return this.runJson(run);
+      return { run: this.runJson(run) };
     },
     'POST mlflow/runs/update': (r) => {
       const run = this.getRunOr404(r.json?.run_id);
