@@ -3,7 +3,7 @@
  * write into one store at once: documents are replaced atomically, params are created exclusively,
  * metric files are only appended to, and experiments are created with an atomic directory rename.
  */
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomInt, randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -61,7 +61,7 @@ export class FileStore {
       const again = await this.findExperiment(name);
       if (again) return again;
       // The derived id belongs to an experiment of another name (a hash collision): pick a random one.
-      id = `1${BigInt(`0x${randomBytes(8).toString('hex')}`).toString().padStart(17, '0').slice(0, 17)}`;
+      id = `1${Array.from({ length: 17 }, () => randomInt(10)).join('')}`;
       await this.createExperimentDir(id, name, now);
     }
     return id;

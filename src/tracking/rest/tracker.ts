@@ -3,6 +3,7 @@
  * retry, the run switches to spooling into its run directory for the rest of its life (keeping the
  * records in order), and `divd sync` replays the spool later.
  */
+import { UsageError } from '../../errors.ts';
 import { listArtifactFiles } from '../artifact-files.ts';
 import { RunBase } from '../run-base.ts';
 import { readRunState, writeRunState, type RunState } from '../run-state.ts';
@@ -53,7 +54,7 @@ class RestRun extends RunBase {
   }
 
   /** Sends live, or spools once the server has been found unreachable (or when there is no runDir, throws). */
-  private async deliver(live: () => Promise<void>, body: () => Promise<SpoolRecordBody>): Promise<void> {
+  private async deliver(live: () => Promise<void>, body: (spool: Spool) => Promise<SpoolRecordBody>): Promise<void> {
     if (this.sink.mode === 'live') {
       try {
         return await live();
@@ -63,7 +64,7 @@ class RestRun extends RunBase {
         this.warn(`${e.message}; spooling tracking records to ${this.sink.spool.file}`);
       }
     }
-    await this.sink.spool.append(await body());
+    await this.sink.spool.append(await body(this.sink.spool));
   }
 
   private warn(message: string): void {
@@ -104,10 +105,7 @@ class RestRun extends RunBase {
         if (!this.artifactUri) throw new Error(`MLflow run ${this.runId} has no artifact_uri`);
         for (const f of files) await this.client.uploadArtifact(this.artifactUri, f.artifactPath, f.local);
       },
-      async () => {
-        const spool = (this.sink as { spool: Spool }).spool;
-        return { op: 'artifact', url: this.tracker.location, run: this.runId, files: await spool.stashArtifacts(files) };
-      },
+      async (spool) => ({ op: 'artifact', url: this.tracker.location, run: this.runId, files: await spool.stashArtifacts(files) }),
     );
   }
 
@@ -148,7 +146,7 @@ export class RestTracker implements Tracker {
     const { experimentId, experiment } = this.options;
     if (experimentId) {
       const exp = await this.client.getExperiment(experimentId);
-      if (exp.lifecycle_stage === 'deleted') throw new Error(`MLflow experiment ${experimentId} is deleted; restore it or set another MLFLOW_EXPERIMENT_ID`);
+      if (exp.lifecycle_stage === 'deleted') throw new UsageError(`MLflow experiment ${experimentId} at ${this.location} is deleted; restore it or set another MLFLOW_EXPERIMENT_ID`);
       this.experimentIdCache = exp.experiment_id;
     } else {
       this.experimentIdCache = await this.client.getOrCreateExperiment(experiment);

@@ -6,9 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { KeyValue } from '../types.ts';
 import type { WireMetric } from '../rest/wire.ts';
-import type { EndStatus } from '../types.ts';
+import type { EndStatus, KeyValue } from '../types.ts';
 
 export const SPOOL_FILE = 'tracking-spool.jsonl';
 export const ACK_FILE = 'tracking-spool.acked.jsonl';
@@ -55,29 +54,48 @@ async function readLines(file: string): Promise<unknown[]> {
     throw e;
   }
   const out: unknown[] = [];
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!;
+  for (const line of text.split('\n')) {
     if (line.trim() === '') continue;
     try {
       out.push(JSON.parse(line));
     } catch {
-      // Only the last line can be torn (a crash mid-append); anything else is real corruption.
-      if (i >= lines.length - 2) continue;
-      throw new Error(`${file}:${i + 1}: not valid JSON; the spool is corrupt`);
+      // A line torn by a crash mid-append: its call never returned, so nothing relied on it.
     }
   }
   return out;
 }
 
+/** After a crash mid-append, end the torn line so the next record starts on a line of its own. */
+async function terminateTornLine(file: string): Promise<void> {
+  let handle;
+  try {
+    handle = await fs.open(file, 'r');
+  } catch {
+    return; // no spool yet
+  }
+  try {
+    const { size } = await handle.stat();
+    if (size === 0) return;
+    const last = Buffer.alloc(1);
+    await handle.read(last, 0, 1, size - 1);
+    if (last[0] !== 0x0a) await fs.appendFile(file, '\n');
+  } finally {
+    await handle.close();
+  }
+}
+
 export class Spool {
+  private ackFileChecked = false;
+
   private constructor(
     readonly runDir: string,
     private nextSeq: number,
   ) {}
 
   static async open(runDir: string): Promise<Spool> {
-    const records = (await readLines(path.join(runDir, SPOOL_FILE))) as SpoolRecord[];
+    const file = path.join(runDir, SPOOL_FILE);
+    await terminateTornLine(file);
+    const records = (await readLines(file)) as SpoolRecord[];
     return new Spool(runDir, records.reduce((m, r) => Math.max(m, r.seq), 0) + 1);
   }
 
@@ -115,6 +133,8 @@ export class Spool {
   }
 
   async ack(ack: Ack): Promise<void> {
+    if (!this.ackFileChecked) await terminateTornLine(path.join(this.runDir, ACK_FILE));
+    this.ackFileChecked = true;
     await fs.appendFile(path.join(this.runDir, ACK_FILE), `${JSON.stringify(ack)}\n`);
   }
 
