@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createTracker, MlflowApiError, MlflowUnavailableError, resolveTracking } from '../src/tracking/index.ts';
 import type { Tracker } from '../src/tracking/index.ts';
 import { resolveArtifactTarget } from '../src/tracking/rest/artifacts.ts';
@@ -292,6 +293,28 @@ describe('MLflow REST client', () => {
     const { tracker: t2 } = make({ experiment: 'auth', env: { MLFLOW_TRACKING_TOKEN: 'tok' } });
     await (await t2.startRun()).end();
     fake.requireAuthorization = undefined;
+  });
+});
+
+describe('MLflow REST over TLS', () => {
+  const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'tracking-tls');
+  let fake: FakeMlflow;
+  before(async () => {
+    const read = (f: string) => fs.readFile(path.join(fixtures, f), 'utf8');
+    fake = new FakeMlflow('', { key: await read('server.key'), cert: await read('server.pem') });
+    await fake.start();
+  });
+  after(() => fake.stop());
+
+  it('verifies the server against MLFLOW_TRACKING_SERVER_CERT_PATH, or skips checks when told to', async () => {
+    const withCa = restTracker(fake, { env: { MLFLOW_TRACKING_SERVER_CERT_PATH: path.join(fixtures, 'ca.pem') } });
+    await (await withCa.tracker.startRun()).end();
+    const insecure = restTracker(fake, { env: { MLFLOW_TRACKING_INSECURE_TLS: 'true' } });
+    await (await insecure.tracker.startRun()).end();
+    const untrusted = restTracker(fake);
+    await assert.rejects(untrusted.tracker.startRun(), (e: unknown) => e instanceof MlflowUnavailableError && /cert/i.test(e.message));
+    for (const t of [withCa, insecure, untrusted]) await t.tracker.close();
+    assert.equal([...fake.runs.values()].length, 2);
   });
 });
 

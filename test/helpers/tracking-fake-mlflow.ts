@@ -7,6 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 export interface RecordedRequest {
@@ -86,13 +87,17 @@ export class FakeMlflow {
   /** Runs before a create stores its experiment: lets a test simulate a concurrent creator. */
   beforeCreateExperiment: ((name: string) => void) | undefined;
 
-  constructor(readonly prefix = '') {
+  constructor(
+    readonly prefix = '',
+    private readonly tls?: { key: string; cert: string },
+  ) {
     this.experiments.set('0', { experiment_id: '0', name: 'Default', lifecycle_stage: 'active', artifact_location: 'mlflow-artifacts:/0' });
-    this.server = http.createServer((req, res) => {
+    const listener = (req: http.IncomingMessage, res: http.ServerResponse) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => this.handle(req, res, Buffer.concat(chunks)));
-    });
+    };
+    this.server = tls ? https.createServer(tls, listener) : http.createServer(listener);
   }
 
   async start(): Promise<string> {
@@ -101,7 +106,7 @@ export class FakeMlflow {
   }
 
   get url(): string {
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}${this.prefix}`;
+    return `${this.tls ? 'https' : 'http'}://127.0.0.1:${(this.server.address() as AddressInfo).port}${this.prefix}`;
   }
 
   async stop(): Promise<void> {
