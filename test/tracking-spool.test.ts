@@ -180,6 +180,26 @@ describe('tracking spool and divd sync', () => {
     assert.deepEqual(acks, [1, 2, 3]);
   });
 
+  it('a spooling run catches up by itself once the server answers again, keeping the order', async () => {
+    const runsDir = path.join(await tmp(), 'runs');
+    const server = await fresh();
+    const warnings: string[] = [];
+    const t = createTracker({ uri: server.url, experiment: 'deblur' }, { HOME: '/nonexistent' }, { settings: fast, hooks, onWarning: (m) => warnings.push(m), recoverAfterMs: 0 });
+    const run = await t.startRun({ runName: 'recovering', runDir: path.join(runsDir, 'r') });
+    server.inject((r) => r.path.endsWith('/runs/log-batch'), { status: 503 }, 3); // 2 attempts, then 1 failed probe
+    await run.logMetrics({ loss: 3 }, { step: 1, timestamp: 1 }); // spooled
+    await run.logMetrics({ loss: 2 }, { step: 2, timestamp: 2 }); // probe fails: spooled
+    assert.deepEqual(server.run(run.runId).metrics, []);
+    await run.logMetrics({ loss: 1 }, { step: 3, timestamp: 3 }); // probe replays steps 1–2, then live
+    await run.end();
+    await t.close();
+    assert.deepEqual(server.run(run.runId).metrics.map((m) => m.step), [1, 2, 3]);
+    assert.equal(server.run(run.runId).info.status, 'FINISHED');
+    assert.match(warnings.join('\n'), /reachable again; replayed 2 spooled record\(s\), logging live/);
+    const report = await syncSpools(runsDir, { settings: fast, hooks, env: {} });
+    assert.equal(report.replayed, 0);
+  });
+
   it('a trial restarted after a crash reattaches: its spool is replayed and the same run continues live', async () => {
     const runsDir = path.join(await tmp(), 'runs');
     const trialDir = path.join(runsDir, 'e', 't9');

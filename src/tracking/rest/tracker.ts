@@ -30,12 +30,20 @@ export interface RestTrackerOptions {
   hooks?: HttpHooks;
   /** Where to say that records are being spooled (default: stderr). */
   onWarning?: (message: string) => void;
+  /** While spooling, how often to try catching up with the server (default 5 minutes). */
+  recoverAfterMs?: number;
 }
+
+const RECOVER_AFTER_MS = 5 * 60_000;
+/** A recovery probe must not stall the trial for the full 120 s request timeout. */
+const PROBE_TIMEOUT_MS = 10_000;
 
 type Sink = { mode: 'live' } | { mode: 'spool'; spool: Spool };
 
 class RestRun extends RunBase {
   private warned = false;
+  /** When spooling began or recovery was last tried (ms). */
+  private lastRecoveryAttempt = Date.now();
 
   constructor(
     private readonly tracker: RestTracker,
@@ -55,16 +63,38 @@ class RestRun extends RunBase {
 
   /** Sends live, or spools once the server has been found unreachable (or when there is no runDir, throws). */
   private async deliver(live: () => Promise<void>, body: (spool: Spool) => Promise<SpoolRecordBody>): Promise<void> {
+    await this.maybeRecover();
     if (this.sink.mode === 'live') {
       try {
         return await live();
       } catch (e) {
         if (!isUnavailable(e) || !this.runDir) throw e;
         this.sink = { mode: 'spool', spool: await Spool.open(this.runDir) };
+        this.lastRecoveryAttempt = Date.now();
         this.warn(`${e.message}; spooling tracking records to ${this.sink.spool.file}`);
       }
     }
     await this.sink.spool.append(await body(this.sink.spool));
+  }
+
+  /**
+   * While spooling, every `recoverAfterMs` try (one attempt per request, no retries) to replay the
+   * spool; if all of it goes through, log live again. A run with a `local-…` id stays spooled: its id
+   * would change under the caller, so `divd sync` handles it.
+   */
+  private async maybeRecover(): Promise<void> {
+    if (this.sink.mode !== 'spool' || this.runId.startsWith(LOCAL_RUN_PREFIX)) return;
+    if (Date.now() - this.lastRecoveryAttempt < this.tracker.recoverAfterMs) return;
+    this.lastRecoveryAttempt = Date.now();
+    try {
+      const result = await replaySpool(this.sink.spool, { clientFor: () => this.tracker.probeClient, runIds: new Map() });
+      if (result.blockedOn) return;
+      this.tracker.warn(`MLflow run ${this.runId}: ${this.tracker.location} is reachable again; replayed ${result.replayed} spooled record(s), logging live`);
+      this.sink = { mode: 'live' };
+      this.warned = false;
+    } catch {
+      // Still down (or a record the server refuses): keep spooling; `divd sync` reports the details.
+    }
   }
 
   private warn(message: string): void {
@@ -123,7 +153,11 @@ class RestRun extends RunBase {
 export class RestTracker implements Tracker {
   readonly kind = 'mlflow-rest' as const;
   readonly client: MlflowClient;
+  /** Same server, a single attempt per request: for recovery probes while spooling. */
+  readonly probeClient: MlflowClient;
+  readonly recoverAfterMs: number;
   private readonly http: HttpClient;
+  private readonly probeHttp: HttpClient;
   private experimentIdCache: string | undefined;
 
   constructor(private readonly options: RestTrackerOptions) {
@@ -131,6 +165,12 @@ export class RestTracker implements Tracker {
     const settings = { ...httpSettingsFromEnv(options.env), ...options.settings };
     this.http = new HttpClient(settings, options.hooks);
     this.client = new MlflowClient(options.url, this.http);
+    this.probeHttp = new HttpClient(
+      { ...settings, timeoutMs: Math.min(settings.timeoutMs, PROBE_TIMEOUT_MS), retry: { ...settings.retry, maxRetries: 0 } },
+      options.hooks,
+    );
+    this.probeClient = new MlflowClient(options.url, this.probeHttp);
+    this.recoverAfterMs = options.recoverAfterMs ?? RECOVER_AFTER_MS;
   }
 
   get location(): string {
@@ -225,6 +265,6 @@ export class RestTracker implements Tracker {
   }
 
   async close(): Promise<void> {
-    await this.http.close();
+    await Promise.all([this.http.close(), this.probeHttp.close()]);
   }
 }
