@@ -200,6 +200,28 @@ describe('tracking spool and divd sync', () => {
     assert.equal(report.replayed, 0);
   });
 
+  it('a child of a parent that exists only in a spool is spooled too, and sync nests it under the real parent', async () => {
+    const runsDir = path.join(await tmp(), 'runs');
+    const down = tracker(await deadUrl());
+    // The child's directory sorts first, so sync must defer it until the parent exists.
+    const parent = await down.startRun({ runName: 'offline-sweep', runDir: path.join(runsDir, 'z-sweep') });
+    await down.close();
+    const server = await fresh();
+    const up = tracker(server.url);
+    const child = await up.startRun({ runName: 'child', parentRunId: parent.runId, runDir: path.join(runsDir, 'a-child') });
+    await child.logMetrics({ loss: 1 }, { step: 1, timestamp: 1 });
+    await child.end();
+    await up.close();
+    assert.match(child.runId, /^local-/);
+    assert.equal(server.runs.size, 0);
+    const report = await syncSpools(runsDir, { url: server.url, settings: fast, hooks, env: {} });
+    assert.deepEqual([report.failed, report.blocked], [[], []]);
+    const [parentId] = runIdsByName(server, 'offline-sweep');
+    const [childId] = runIdsByName(server, 'child');
+    assert.equal(server.run(childId!).tags.get('mlflow.parentRunId'), parentId);
+    assert.deepEqual(server.run(childId!).metrics.map((m) => m.value), [1]);
+  });
+
   it('a trial restarted after a crash reattaches: its spool is replayed and the same run continues live', async () => {
     const runsDir = path.join(await tmp(), 'runs');
     const trialDir = path.join(runsDir, 'e', 't9');

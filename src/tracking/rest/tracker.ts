@@ -1,7 +1,7 @@
 /**
  * Runs on an MLflow tracking server. Nothing is lost: when the server stays unreachable through every
- * retry, the run switches to spooling into its run directory for the rest of its life (keeping the
- * records in order), and `divd sync` replays the spool later.
+ * retry, the run switches to spooling into its run directory (keeping the records in order) until a
+ * periodic probe finds the server back and replays the spool, or `divd sync` does it later.
  */
 import { UsageError } from '../../errors.ts';
 import { listArtifactFiles } from '../artifact-files.ts';
@@ -12,8 +12,8 @@ import { LOCAL_RUN_PREFIX, newLocalRunId, Spool, type SpoolRecordBody } from '..
 import { currentUser, runTags, TAG } from '../system-tags.ts';
 import type { EndStatus, KeyValue, MetricPoint, StartRunOptions, TrackedRun, Tracker } from '../types.ts';
 import { toTags, validateExperimentName } from '../validate.ts';
-import { MlflowClient } from './client.ts';
-import { isUnavailable, MlflowUnavailableError } from './errors.ts';
+import { MlflowClient, type CreateRunRequest } from './client.ts';
+import { isUnavailable } from './errors.ts';
 import { HttpClient, type HttpHooks } from './http.ts';
 import { httpSettingsFromEnv, type HttpSettings } from './settings.ts';
 import { toWireMetric } from './wire.ts';
@@ -47,7 +47,7 @@ class RestRun extends RunBase {
 
   constructor(
     private readonly tracker: RestTracker,
-    private runIdValue: string,
+    readonly runId: string,
     readonly experimentId: string,
     readonly resumed: boolean,
     private sink: Sink,
@@ -55,10 +55,6 @@ class RestRun extends RunBase {
     private artifactUri: string | undefined,
   ) {
     super();
-  }
-
-  get runId(): string {
-    return this.runIdValue;
   }
 
   /** Sends live, or spools once the server has been found unreachable (or when there is no runDir, throws). */
@@ -204,38 +200,43 @@ export class RestTracker implements Tracker {
       }
     }
     const tags = toTags(runTags(options, this.options.env));
-    const userId = tags.find((t) => t.key === TAG.user)?.value ?? currentUser(this.options.env);
-    const startTime = options.startTime ?? Date.now();
+    const create = {
+      ...(options.runName !== undefined ? { runName: options.runName } : {}),
+      startTime: options.startTime ?? Date.now(),
+      userId: tags.find((t) => t.key === TAG.user)?.value ?? currentUser(this.options.env),
+      tags,
+    };
+    // A parent that exists only in a spool has no server id yet: spool the child too, so that
+    // `divd sync` creates the parent first and links the child to it.
+    if (runDir && options.parentRunId?.startsWith(LOCAL_RUN_PREFIX)) {
+      return this.startSpooled(runDir, create, `parent run ${options.parentRunId} is not on ${this.location} yet`);
+    }
     try {
-      // A parent that exists only in a spool has no server id yet: spool the child too, so that
-      // `divd sync` creates the parent first and links the child to it.
-      if (options.parentRunId?.startsWith(LOCAL_RUN_PREFIX) && runDir) {
-        throw new MlflowUnavailableError('POST', this.location, 0, `parent run ${options.parentRunId} is not on the server yet`);
-      }
       const experimentId = await this.experimentId();
-      const info = await this.client.createRun({ experimentId, ...(options.runName !== undefined ? { runName: options.runName } : {}), startTime, userId, tags });
+      const info = await this.client.createRun({ experimentId, ...create });
       if (runDir) await writeRunState(runDir, { backend: 'mlflow-rest', location: this.location, experimentId, runId: info.run_id });
       return new RestRun(this, info.run_id, experimentId, false, { mode: 'live' }, runDir, info.artifact_uri);
     } catch (e) {
       if (!isUnavailable(e) || !runDir) throw e;
-      // Server down from the start: the run itself is spooled under a local id that sync maps to a real one.
-      const spool = await Spool.open(runDir);
-      const run = newLocalRunId();
-      const experimentId = this.experimentIdCache ?? this.options.experimentId;
-      await spool.append({
-        op: 'create',
-        url: this.location,
-        run,
-        ...(experimentId ? { experimentId } : { experimentName: this.options.experiment }),
-        ...(options.runName !== undefined ? { runName: options.runName } : {}),
-        startTime,
-        userId,
-        tags,
-      });
-      await writeRunState(runDir, { backend: 'mlflow-rest', location: this.location, experimentId: experimentId ?? '', runId: run, spooledOnly: true });
-      this.warn(`${(e as Error).message}; spooling tracking records to ${spool.file}`);
-      return new RestRun(this, run, experimentId ?? '', false, { mode: 'spool', spool }, runDir, undefined);
+      return this.startSpooled(runDir, create, e.message);
     }
+  }
+
+  /** Server down from the start: the run is spooled under a local id that sync maps to the server's. */
+  private async startSpooled(runDir: string, create: Omit<CreateRunRequest, 'experimentId'>, reason: string): Promise<RestRun> {
+    const spool = await Spool.open(runDir);
+    const run = newLocalRunId();
+    const experimentId = this.experimentIdCache ?? this.options.experimentId;
+    await spool.append({
+      op: 'create',
+      url: this.location,
+      run,
+      ...(experimentId ? { experimentId } : { experimentName: this.options.experiment }),
+      ...create,
+    });
+    await writeRunState(runDir, { backend: 'mlflow-rest', location: this.location, experimentId: experimentId ?? '', runId: run, spooledOnly: true });
+    this.warn(`${reason}; spooling tracking records to ${spool.file}`);
+    return new RestRun(this, run, experimentId ?? '', false, { mode: 'spool', spool }, runDir, undefined);
   }
 
   /** A restarted trial: replay what it spooled, then continue the same MLflow run. */
