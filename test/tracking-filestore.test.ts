@@ -37,6 +37,9 @@ describe('FileStore layout (mlflow.md §10)', () => {
     await fs.writeFile(artifact, '{"a":1}');
     await run.logArtifact(artifact);
     await run.logArtifact(artifact, 'configs/v1');
+    await fs.mkdir(path.join(dir, 'samples', 'seq1'), { recursive: true });
+    await fs.writeFile(path.join(dir, 'samples', 'seq1', '0001.png'), Buffer.from([137, 80, 78, 71]));
+    await run.logArtifact(path.join(dir, 'samples'), 'grids');
     await run.end('FAILED');
 
     const t1 = Date.now();
@@ -109,6 +112,7 @@ describe('FileStore layout (mlflow.md §10)', () => {
     assert.equal(await read(runDir, 'metrics', 'train', 'psnr'), '1700000001000 NaN 1\n');
     assert.equal(await read(runDir, 'artifacts', 'config.json'), '{"a":1}');
     assert.equal(await read(runDir, 'artifacts', 'configs', 'v1', 'config.json'), '{"a":1}');
+    assert.deepEqual([...(await fs.readFile(path.join(runDir, 'artifacts', 'grids', 'seq1', '0001.png')))], [137, 80, 78, 71]);
     // No temp files left where MLflow would list them.
     for (const sub of ['tags', 'params', 'metrics']) {
       assert.ok((await fs.readdir(path.join(runDir, sub), { recursive: true })).every((f) => !String(f).includes('.tmp')));

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parse } from 'yaml';
 import { UsageError } from '../../errors.ts';
+import { listArtifactFiles } from '../artifact-files.ts';
 import { writeAtomic, writeOnce } from '../atomic.ts';
 import type { KeyValue, MetricPoint, RunStatus } from '../types.ts';
 import { parseExperimentMeta, renderExperimentMeta, renderRunMeta, RUN_STATUS_CODE, type RunMeta } from './meta.ts';
@@ -211,22 +212,14 @@ export class FileStore {
     for (const { key, value } of tags) await writeAtomic(path.join(runDir, 'tags', key), value, runDir);
   }
 
-  /** Copies a file to `artifacts/<dir>/<basename>`, or a directory's contents under `artifacts/<dir>/`. */
+  /** Copies a file to `artifacts/<dir>/<basename>`, or a directory's files under `artifacts/<dir>/`. */
   async logArtifact(experimentId: string, runId: string, localPath: string, artifactDir: string): Promise<void> {
     const runDir = this.runDir(experimentId, runId);
-    const target = path.join(runDir, 'artifacts', artifactDir);
-    const stat = await fs.stat(localPath).catch((e: unknown) => {
-      if (isMissing(e)) throw new UsageError(`artifact ${localPath}: no such file or directory`);
-      throw e;
-    });
-    if (stat.isDirectory()) {
-      await fs.mkdir(target, { recursive: true });
-      await fs.cp(localPath, target, { recursive: true, force: true });
-    } else {
-      const dest = path.join(target, path.basename(localPath));
-      await fs.mkdir(target, { recursive: true });
+    for (const f of await listArtifactFiles(localPath, artifactDir)) {
+      const dest = path.join(runDir, 'artifacts', ...f.artifactPath.split('/'));
+      await fs.mkdir(path.dirname(dest), { recursive: true });
       const tmp = path.join(runDir, `.artifact.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-      await fs.copyFile(localPath, tmp);
+      await fs.copyFile(f.local, tmp);
       await fs.rename(tmp, dest);
     }
   }
