@@ -45,7 +45,7 @@ export function buildProgram(): Command {
 
   program
     .command('sync')
-    .description('replay the tracking records trials spooled while MLflow was unreachable (idempotent: records\nthe server already acknowledged are never sent twice); exit 1 if anything is left unsynced')
+    .description('replay the tracking records trials spooled while MLflow was unreachable (idempotent: records the server already acknowledged are never sent twice); exit 1 if anything is left unsynced')
     .argument('[runs-dir]', 'directory searched (recursively) for tracking spools', 'runs')
     .option('--tracking-uri <url>', 'send to this MLflow server instead of the one each record names')
     .option('--json', 'print one JSON object instead of text')
