@@ -7,6 +7,7 @@ import { isUsageError, UsageError } from '../errors.ts';
 import { shutdownBackend, BACKEND_NAMES } from '../backend/index.ts';
 import { formatDoctor, runDoctor } from './doctor.ts';
 import { runPlanCommand } from './plan.ts';
+import { runSync } from './sync.ts';
 
 function parseThreads(value: string): number {
   const n = Number(value);
@@ -50,6 +51,16 @@ export function buildProgram(): Command {
     .option('--json', 'print one JSON object instead of text')
     .option('--runs <dir>', 'runs directory', 'runs')
     .action((spec: string, opts: { json?: boolean; runs?: string }) => runPlanCommand(spec, opts));
+
+  program
+    .command('sync')
+    .description('replay the tracking records trials spooled while MLflow was unreachable (idempotent: records the server already acknowledged are never sent twice); exit 1 if anything is left unsynced')
+    .argument('[runs-dir]', 'directory searched (recursively) for tracking spools', 'runs')
+    .option('--tracking-uri <url>', 'send to this MLflow server instead of the one each record names')
+    .option('--json', 'print one JSON object instead of text')
+    .action(async (runsDir: string, opts: { trackingUri?: string; json?: boolean }) => {
+      process.exitCode = await runSync(runsDir, opts);
+    });
 
   return program;
 }
