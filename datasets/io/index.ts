@@ -1,0 +1,14 @@
+export {
+  decodeImage,
+  encodePng,
+  imageSize,
+  isImageFile,
+  readImage,
+  readImageFloat,
+  toFloat,
+  toUint8,
+  writePng,
+  IMAGE_EXTENSIONS,
+} from './image.ts';
+export type { Frame, FrameF32, FrameU8 } from './image.ts';
+export { writeFileAtomic } from './atomic.ts';
