@@ -183,14 +183,15 @@ export async function checkDataset(root: string, kind?: DatasetKind, opts: Check
     const seqs = scan.splits[split];
     counts[split] = { sequences: seqs.length, pairs: seqs.reduce((n, s) => n + s.frames.length, 0) };
   }
-  await checkFrames([...scan.splits.train, ...scan.splits.test], opts, problems, sizes);
+  const frameProblems: Problem[] = [];
+  await checkFrames([...scan.splits.train, ...scan.splits.test], opts, frameProblems, sizes);
+  // Concurrent reads finish in any order; report them in path order so output is stable.
+  problems.push(...frameProblems.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)));
   const expected = opts.expected === undefined ? publishedFor(resolvedKind) : opts.expected;
   if (expected) {
     compareCounts(resolvedKind, scan.splits.root, counts, expected, problems);
     compareSizes(sizes, expected, scan.splits.root, problems, notes);
   }
-  // Concurrent reads finish in any order; report in path order so output is stable.
-  problems.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   return { ok: problems.length === 0, kind: resolvedKind, detected: kind === undefined, root: scan.splits.root, counts, expected, sizes, problems, notes };
 }
 

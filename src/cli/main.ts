@@ -6,6 +6,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { isUsageError, UsageError } from '../errors.ts';
 import { shutdownBackend, BACKEND_NAMES } from '../backend/index.ts';
 import { formatDoctor, runDoctor } from './doctor.ts';
+import { buildDataCommand } from './data.ts';
 
 function parseThreads(value: string): number {
   const n = Number(value);
@@ -41,6 +42,8 @@ export function buildProgram(): Command {
     process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatDoctor(report)}\n`);
     if (!report.ok) process.exitCode = 1;
   });
+
+  program.addCommand(buildDataCommand());
 
   return program;
 }
