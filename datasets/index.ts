@@ -6,3 +6,8 @@ export * from './io/index.ts';
 export * from './sources/index.ts';
 export { checkDataset, formatCheckReport } from './check.ts';
 export type { CheckOptions, CheckReport } from './check.ts';
+export { windowIndices, centredWindow, testWindows, WindowSampler, PADDING_POLICIES } from './windows.ts';
+export type { PaddingPolicy, TestWindow, SequenceShape, WindowSamplerOptions, WindowSample, SamplerState, Crop } from './windows.ts';
+export { sequenceShapes, cropAndFlip, loadWindow, WindowBatches } from './batches.ts';
+export type { Batch, WindowData } from './batches.ts';
+export { SeededRandom } from './random.ts';
