@@ -12,3 +12,5 @@ export {
 } from './image.ts';
 export type { Frame, FrameF32, FrameU8 } from './image.ts';
 export { writeFileAtomic } from './atomic.ts';
+export { readVideoFrames, writeVideo, probeVideo, ffmpegVersion, FfmpegMissingError } from './video.ts';
+export type { VideoInfo, VideoWriteOptions } from './video.ts';
