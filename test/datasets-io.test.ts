@@ -8,6 +8,7 @@ import {
   decodeImage,
   imageSize,
   readImage,
+  readFrames,
   readImageFloat,
   toFloat,
   toUint8,
@@ -106,6 +107,19 @@ describe('image IO', () => {
     await assert.rejects(readImage(bad), (e: Error) => e.name === 'UsageError' && e.message.includes(bad));
     await assert.rejects(readImage(path.join(dir, 'missing.png')), /missing\.png/);
     await assert.rejects(decodeImage(new Uint8Array([1, 2, 3]), 'frame 7'), /frame 7/);
+    await fs.rm(dir, { recursive: true });
+  });
+
+  it('readFrames streams a folder of frames in numeric name order, and names missing inputs', async () => {
+    const dir = await tempDir();
+    for (const [name, v] of [['f10.png', 10], ['f9.png', 9], ['f100.png', 100], ['notes.txt', 0]] as const) {
+      if (name.endsWith('.png')) await writePng(path.join(dir, name), { width: 2, height: 1, data: new Uint8Array(6).fill(v) });
+      else await fs.writeFile(path.join(dir, name), 'x');
+    }
+    const seen: [string, number][] = [];
+    for await (const f of readFrames(dir)) seen.push([f.name, f.data[0]!]);
+    assert.deepEqual(seen, [['f9.png', 9], ['f10.png', 10], ['f100.png', 100]]);
+    await assert.rejects(readFrames(path.join(dir, 'nope')).next(), /nope does not exist/);
     await fs.rm(dir, { recursive: true });
   });
 });

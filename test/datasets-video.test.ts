@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { FfmpegMissingError, ffmpegVersion, probeVideo, readVideoFrames, writeVideo, type FrameU8 } from '../datasets/io/index.ts';
+import { FfmpegMissingError, ffmpegVersion, probeVideo, readFrames, readVideoFrames, writeVideo, type FrameU8 } from '../datasets/io/index.ts';
 
 let tmp: string;
 let ffmpeg: string | null;
@@ -79,6 +79,10 @@ describe('video IO', () => {
     const back = await collect(readVideoFrames(file));
     assert.equal(back.length, 7);
     for (let k = 0; k < 7; k++) assert.deepEqual(back[k], testFrame(k), `frame ${k}`);
+    // The same video through the generic frame reader, named like extracted frames.
+    const named: string[] = [];
+    for await (const f of readFrames(file)) named.push(f.name);
+    assert.deepEqual(named, ['000000.png', '000001.png', '000002.png', '000003.png', '000004.png', '000005.png', '000006.png']);
   });
 
   it('mp4 (libx264) round trip is close, stops early on break, and refuses mixed sizes', async (t) => {

@@ -14,3 +14,5 @@ export type { Frame, FrameF32, FrameU8 } from './image.ts';
 export { writeFileAtomic } from './atomic.ts';
 export { readVideoFrames, writeVideo, probeVideo, ffmpegVersion, FfmpegMissingError } from './video.ts';
 export type { VideoInfo, VideoWriteOptions } from './video.ts';
+export { readFrames, listFrameFiles } from './frames.ts';
+export { compareNames } from './names.ts';

@@ -41,7 +41,6 @@ export { scanDvd, resolveDvdRoot } from './dvd.ts';
 export { scanFolders } from './folders.ts';
 export type { FoldersOptions } from './folders.ts';
 export { detectKind, LAYOUTS_HELP } from './detect.ts';
-export { compareNames } from './scan.ts';
 export { GOPRO_PUBLISHED, GOPRO_TEST_SEQUENCES, DVD_PUBLISHED, DVD_TEST_SEQUENCES } from './published.ts';
 export type { PublishedCounts, SplitCounts } from './published.ts';
 export { DATASET_KINDS } from './types.ts';

@@ -1,13 +1,9 @@
 /** Directory-walking helpers shared by the sources: sorted listings and blurry/sharp pairing. */
 import fs from 'node:fs';
 import path from 'node:path';
-import { isImageFile } from '../io/index.ts';
+import { compareNames, isImageFile } from '../io/index.ts';
 import type { FramePair, Problem, Sequence } from './types.ts';
 
-/** Numeric-aware order so `frame_10` follows `frame_9` even without zero padding. */
-export function compareNames(a: string, b: string): number {
-  return a.localeCompare(b, 'en', { numeric: true });
-}
 
 export function isDir(p: string): boolean {
   try {

@@ -3,8 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { UsageError } from '../../src/errors.ts';
-import { isImageFile } from '../io/index.ts';
-import { compareNames } from '../sources/index.ts';
+import { compareNames, isImageFile } from '../io/index.ts';
 import type { Canvas } from './texture.ts';
 
 export function listPhotos(dir: string): string[] {
