@@ -5,6 +5,9 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CommanderError } from 'commander';
+import { buildDataCommand, parseSize, parseSubframes } from '../src/cli/data.ts';
+import { isUsageError } from '../src/errors.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const divd = (args: string[]) =>
@@ -42,15 +45,27 @@ describe('divd data', () => {
     assert.match(c.stdout, /\[unreadable-frame\] .*seq_002\/blur\/000000\.png/);
   });
 
-  it('bad flags and unknown layouts exit 2 with a message', () => {
-    const size = divd(['data', 'synth', '--out', path.join(tmp, 'x'), '--size', '64']);
-    assert.equal(size.status, 2);
-    assert.match(size.stderr, /--size must be WIDTHxHEIGHT/);
-    const kind = divd(['data', 'check', tmp, '--dataset', 'imagenet']);
-    assert.equal(kind.status, 2);
-    assert.match(kind.stderr, /Allowed choices are gopro, dvd, folders/);
-    const unknown = divd(['data', 'check', path.join(tmp, 'does-not-exist')]);
-    assert.equal(unknown.status, 2);
-    assert.match(unknown.stdout, /\[unknown-layout\]/);
+  it('bad flags are usage errors (exit 2 in main) naming the flag', async () => {
+    // In-process: parsing needs no subprocess (each divd start loads TensorFlow.js, seconds on a busy machine).
+    const parse = async (args: string[]) => {
+      const write = process.stderr.write;
+      process.stderr.write = () => true; // commander prints its own message; the assertion is on the error
+      try {
+        await buildDataCommand().parseAsync(args, { from: 'user' });
+      } finally {
+        process.stderr.write = write;
+      }
+    };
+    await assert.rejects(parse(['synth', '--out', path.join(tmp, 'x'), '--size', '64']), (e: Error) => isUsageError(e) && /--size must be WIDTHxHEIGHT/.test(e.message));
+    await assert.rejects(parse(['synth', '--out', path.join(tmp, 'x'), '--subframes', '7..13']), (e: Error) => isUsageError(e) && /--subframes/.test(e.message));
+    await assert.rejects(parse(['synth', '--out', path.join(tmp, 'x'), '--frames', '0']), (e: Error) => isUsageError(e) && /--frames must be an integer >= 1/.test(e.message));
+    await assert.rejects(parse(['check', tmp, '--dataset', 'imagenet']), (e: Error) => e instanceof CommanderError && e.exitCode !== 0 && /Allowed choices are gopro, dvd, folders/.test(e.message));
+    await assert.rejects(parse(['synth']), (e: Error) => e instanceof CommanderError && /--out/.test(e.message));
+  });
+
+  it('size and sub-frame flags parse to what the generator takes', () => {
+    assert.deepEqual(parseSize('320x180'), { width: 320, height: 180 });
+    assert.equal(parseSubframes('9'), 9);
+    assert.deepEqual(parseSubframes('7-13'), [7, 13]);
   });
 });
