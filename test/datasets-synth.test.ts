@@ -4,7 +4,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { checkDataset, openDataset, readImage } from '../datasets/index.ts';
+import { checkDataset, openDataset, prepareDataset, readImage } from '../datasets/index.ts';
 import {
   averageInLinearLight,
   buildSequenceScene,
@@ -160,5 +160,20 @@ describe('synthetic blur generator', () => {
     // Everything not covered by the moving objects is the photograph.
     assert.ok(background > (frame.data.length / 3) * 0.3, `${background} photo pixels`);
     await assert.rejects(synthesize(path.join(tmp, 'no-photos'), { ...small, images: path.join(tmp, 'nothing-here') }), /--images/);
+  });
+
+  it('prepareDataset caches a synthetic set by its options and reuses it', async () => {
+    const cacheDir = path.join(tmp, 'cache');
+    const options = { sequences: 2, testSequences: 1, frames: 2, width: 16, height: 16, subframes: 3 };
+    const first = await prepareDataset({ kind: 'synthetic', options }, { cacheDir });
+    assert.equal(first.synthetic!.written, 4);
+    assert.deepEqual([first.splits.train.length, first.splits.test.length], [1, 1]);
+    const again = await prepareDataset({ kind: 'synthetic', options }, { cacheDir });
+    assert.equal(again.synthetic!.dir, first.synthetic!.dir);
+    assert.equal(again.synthetic!.written, 0);
+    const other = await prepareDataset({ kind: 'synthetic', options: { ...options, seed: 1 } }, { cacheDir });
+    assert.notEqual(other.synthetic!.dir, first.synthetic!.dir);
+    const folders = await prepareDataset({ kind: 'folders', root: first.synthetic!.dir }, { cacheDir });
+    assert.deepEqual(folders.splits, first.splits);
   });
 });
