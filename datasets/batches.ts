@@ -3,7 +3,7 @@
  * Float32Array [B, F, h, w, 3] in [0, 1]. Decoding runs ahead (`prefetch` batches) so it overlaps
  * training; each batch carries the sampler state after it, which is what a checkpoint stores.
  */
-import { imageSize, readImageFloat, type FrameF32 } from './io/index.ts';
+import { imageSize, readImageRegion, toFloat, type FrameF32 } from './io/index.ts';
 import type { Sequence } from './sources/index.ts';
 import { WindowSampler, type Crop, type SamplerState, type SequenceShape, type WindowSample } from './windows.ts';
 
@@ -54,8 +54,9 @@ export async function loadWindow(sequence: Sequence, sample: WindowSample, out?:
       const pair = sequence.frames[index];
       if (!pair) throw new Error(`sequence ${sequence.name} has no frame ${index}`);
       return (['blurry', 'sharp'] as const).map(async (side) => {
-        const frame = await readImageFloat(pair[side]);
-        cropAndFlip(frame, crop, sample.flipH, sample.flipV, dest[side], offset + f * frameSize);
+        // Decode only the crop, then mirror it in place into the batch.
+        const region = toFloat(await readImageRegion(pair[side], crop));
+        cropAndFlip(region, { x: 0, y: 0, width: crop.width, height: crop.height }, sample.flipH, sample.flipV, dest[side], offset + f * frameSize);
       });
     }),
   );

@@ -4,9 +4,9 @@
  * A tiny or partial tree is reported as such: its counts are problems unless the caller names its own
  * expectations.
  */
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import { decodeImage, imageSize } from './io/index.ts';
-import fs from 'node:fs/promises';
 import {
   detectKind,
   DVD_PUBLISHED,
@@ -69,7 +69,7 @@ async function checkFrames(
   problems: Problem[],
   sizes: Record<string, number>,
 ): Promise<void> {
-  const jobs = sequences.flatMap((seq) => seq.frames.map((pair) => ({ seq, pair })));
+  const jobs = sequences.flatMap((seq) => seq.frames);
   const results: ({ width: number; height: number } | null)[] = new Array(jobs.length).fill(null);
   let next = 0;
   let done = 0;
@@ -84,7 +84,7 @@ async function checkFrames(
   const worker = async () => {
     while (next < jobs.length) {
       const i = next++;
-      const { pair } = jobs[i]!;
+      const pair = jobs[i]!;
       const [b, s] = await Promise.all([read(pair.blurry), read(pair.sharp)]);
       if (b && s && (b.width !== s.width || b.height !== s.height)) {
         problems.push({

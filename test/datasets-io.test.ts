@@ -10,6 +10,7 @@ import {
   readImage,
   readFrames,
   readImageFloat,
+  readImageRegion,
   toFloat,
   toUint8,
   writePng,
@@ -36,6 +37,15 @@ describe('image IO', () => {
     for (let y = 0; y < H; y++)
       for (let x = 0; x < W; x++)
         assert.deepEqual(Array.from(img.data.subarray((y * W + x) * 3, (y * W + x) * 3 + 3)), knownRgb(x, y), `pixel ${x},${y}`);
+  });
+
+  it('reads a region of known pixels, and names out-of-bounds regions', async () => {
+    const file = path.join(fixtures, 'known-rgb.png');
+    const r = await readImageRegion(file, { x: 2, y: 1, width: 4, height: 3 });
+    assert.deepEqual([r.width, r.height], [4, 3]);
+    for (let y = 0; y < 3; y++)
+      for (let x = 0; x < 4; x++) assert.deepEqual(Array.from(r.data.subarray((y * 4 + x) * 3, (y * 4 + x) * 3 + 3)), knownRgb(x + 2, y + 1));
+    await assert.rejects(readImageRegion(file, { x: 5, y: 0, width: 4, height: 2 }), /cannot read region 4x2\+5\+0 of .*known-rgb\.png/);
   });
 
   it('drops alpha without compositing and expands greyscale to RGB', async () => {

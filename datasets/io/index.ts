@@ -5,6 +5,7 @@ export {
   isImageFile,
   readImage,
   readImageFloat,
+  readImageRegion,
   toFloat,
   toUint8,
   writePng,
