@@ -11,5 +11,6 @@ export type { PaddingPolicy, TestWindow, SequenceShape, WindowSamplerOptions, Wi
 export { sequenceShapes, cropAndFlip, loadWindow, WindowBatches } from './batches.ts';
 export type { Batch, WindowData } from './batches.ts';
 export { SeededRandom } from './random.ts';
+export * from './synth/index.ts';
 export { prepareDataset, syntheticCacheDir } from './prepare.ts';
 export type { DataSourceConfig, PreparedDataset } from './prepare.ts';

@@ -4,15 +4,18 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { checkDataset, openDataset, prepareDataset, readImage } from '../datasets/index.ts';
 import {
   averageInLinearLight,
   buildSequenceScene,
+  checkDataset,
+  openDataset,
+  prepareDataset,
+  readImage,
   renderSubframe,
   synthesize,
   SYNTH_DEFAULTS,
   type SynthOptions,
-} from '../datasets/synth/index.ts';
+} from '../datasets/index.ts';
 
 let tmp: string;
 before(async () => {

@@ -9,6 +9,8 @@ import {
   openDataset,
   readImageFloat,
   sequenceShapes,
+  synthesize,
+  SYNTH_DEFAULTS,
   testWindows,
   WindowBatches,
   windowIndices,
@@ -16,7 +18,6 @@ import {
   type SequenceShape,
   type WindowSample,
 } from '../datasets/index.ts';
-import { synthesize, SYNTH_DEFAULTS } from '../datasets/synth/index.ts';
 
 describe('window border policies (hand-computed, BasicSR conventions)', () => {
   it('at the start of a sequence', () => {

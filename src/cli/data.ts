@@ -3,8 +3,17 @@
  */
 import { Command, Option } from 'commander';
 import { UsageError } from '../errors.ts';
-import { checkDataset, formatCheckReport, DATASET_KINDS, GOPRO_VARIANTS, type DatasetKind, type GoProVariant } from '../../datasets/index.ts';
-import { synthesize, SYNTH_DEFAULTS, type SynthOptions } from '../../datasets/synth/index.ts';
+import {
+  checkDataset,
+  formatCheckReport,
+  synthesize,
+  DATASET_KINDS,
+  GOPRO_VARIANTS,
+  SYNTH_DEFAULTS,
+  type DatasetKind,
+  type GoProVariant,
+  type SynthOptions,
+} from '../../datasets/index.ts';
 
 function parseCount(flag: string, lo = 1) {
   return (value: string): number => {
