@@ -73,6 +73,12 @@ export interface WindowSamplerOptions {
   /** Crop size (square when a number); the paper trains on 144² crops. */
   crop: number | { width: number; height: number };
   padding?: PaddingPolicy;
+  /**
+   * Which windows an epoch holds: `inside` (default) every window lying fully inside its sequence;
+   * `centred` one window per frame, centred on it (⌊F/2⌋ frames before), borders filled by `padding` —
+   * BasicSR's convention, so border frames are seen as often as the others.
+   */
+  placement?: 'inside' | 'centred';
   flips?: boolean; // random horizontal and vertical flips (default true)
   reverse?: boolean; // random temporal reversal (default true)
   seed: number;
@@ -103,9 +109,9 @@ export interface SamplerState {
 }
 
 /**
- * An endless seeded stream of training windows. Each epoch visits every (sequence, start) with
- * start ∈ [0, length − F] once, in an order shuffled per epoch; sequences shorter than F contribute one
- * padded window. Everything about sample (epoch, p) is a function of (seed, epoch, p) alone, so
+ * An endless seeded stream of training windows. Each epoch visits every (sequence, start) once, in an
+ * order shuffled per epoch: start ∈ [0, length − F] for `inside` placement (a sequence shorter than F
+ * contributes one padded window), start = frame − ⌊F/2⌋ for every frame with `centred` placement. Everything about sample (epoch, p) is a function of (seed, epoch, p) alone, so
  * restoring a state continues the identical stream.
  */
 export class WindowSampler {
@@ -126,7 +132,11 @@ export class WindowSampler {
       if (s.width < this.cropSize.width || s.height < this.cropSize.height) {
         throw new Error(`sequence ${s.name} is ${s.width}x${s.height}, smaller than the ${this.cropSize.width}x${this.cropSize.height} crop`);
       }
-      for (let start = 0; start <= Math.max(0, s.length - opts.frames); start++) this.starts.push({ sequence: i, start });
+      if (opts.placement === 'centred') {
+        for (let centre = 0; centre < s.length; centre++) this.starts.push({ sequence: i, start: centre - Math.floor(opts.frames / 2) });
+      } else {
+        for (let start = 0; start <= Math.max(0, s.length - opts.frames); start++) this.starts.push({ sequence: i, start });
+      }
     }
     if (state) this.restore(state);
   }

@@ -93,6 +93,13 @@ describe('WindowSampler', () => {
     }
   });
 
+  it('centred placement gives one window per frame, borders padded by the policy', () => {
+    const s = new WindowSampler([{ name: 'a', length: 4, width: 8, height: 8 }], { ...opts, placement: 'centred', padding: 'reflection', reverse: false });
+    assert.equal(s.windowsPerEpoch, 4);
+    // F = 3 centred on frames 0..3 of a 4-frame sequence, reflection at both ends.
+    assert.deepEqual(draw(s, 4).map((w) => w.indices.join(',')).sort(), ['0,1,2', '1,0,1', '1,2,3', '2,3,2']);
+  });
+
   it('reverses whole windows and flips about half the time; never when disabled', () => {
     const samples = draw(new WindowSampler(shapes, opts), 600);
     for (const key of ['reversed', 'flipH', 'flipV'] as const) {
