@@ -4,6 +4,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
 import {
   decodeImage,
   imageSize,
@@ -58,6 +59,13 @@ describe('image IO', () => {
         const g = knownGrey(x, y);
         assert.deepEqual(Array.from(grey.data.subarray(i, i + 3)), [g, g, g]);
       }
+  });
+
+  it('reduces 16-bit PNGs to the 8-bit codes', async () => {
+    const codes = [0, 64, 128, 200, 255, 10];
+    const png16 = await sharp(Buffer.from(codes), { raw: { width: 2, height: 1, channels: 3 } }).toColourspace('rgb16').png().toBuffer();
+    assert.equal((await sharp(png16).metadata()).depth, 'ushort');
+    assert.deepEqual(Array.from((await decodeImage(png16)).data), codes);
   });
 
   it('decodes a JPEG of flat blocks to their colours within one level', async () => {
