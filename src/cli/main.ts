@@ -8,6 +8,7 @@ import { shutdownBackend, BACKEND_NAMES } from '../backend/index.ts';
 import { formatDoctor, runDoctor } from './doctor.ts';
 import { runPlanCommand } from './plan.ts';
 import { runSync } from './sync.ts';
+import { buildDataCommand } from './data.ts';
 
 function parseThreads(value: string): number {
   const n = Number(value);
@@ -61,6 +62,7 @@ export function buildProgram(): Command {
     .action(async (runsDir: string, opts: { trackingUri?: string; json?: boolean }) => {
       process.exitCode = await runSync(runsDir, opts);
     });
+  program.addCommand(buildDataCommand());
 
   return program;
 }
