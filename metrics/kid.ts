@@ -1,0 +1,199 @@
+/**
+ * Kernel Inception Distance (torch-fidelity / clean-fid convention), float64.
+ *
+ * Kernel `k(x, y) = (x'y / d + 1)^3`. For each of `subsets` random subsets of size m, drawn without
+ * replacement from each set, the unbiased MMD^2
+ *   sum_{i != j} k(x_i, x_j) / (m(m-1)) + sum_{i != j} k(y_i, y_j) / (m(m-1)) - 2 sum_{i,j} k(x_i, y_j) / m^2;
+ * the result is their mean and (population) standard deviation.
+ *
+ * Subsets are drawn exactly as torch-fidelity draws them: numpy's legacy `RandomState(seed).choice(n, m,
+ * replace=False)` (a Fisher-Yates permutation from MT19937, first m entries), set 1 then set 2 per subset.
+ * With the same seed (torch-fidelity's default 2020) the subsets are the same rows.
+ *
+ * All inner products are computed once (the Gram matrix of both sets together), so each subset costs
+ * only O(m^2) look-ups instead of O(m^2 d) products.
+ */
+import { UsageError } from '../src/errors.ts';
+
+export interface KidOptions {
+  /** Number of subsets; torch-fidelity's default 100. */
+  subsets?: number;
+  /** Rows per subset; torch-fidelity's default 1000, clamped to the smaller set (see `notes`). */
+  subsetSize?: number;
+  /** Seed of the subset sampler; torch-fidelity's default 2020. */
+  seed?: number;
+}
+
+export interface KidResult {
+  mean: number;
+  std: number;
+  subsets: number;
+  /** The subset size actually used. */
+  subsetSize: number;
+  /** MMD^2 of every subset, in order. */
+  values: Float64Array;
+  /** Anything the caller should show, e.g. that the subset size was clamped. */
+  notes: string[];
+}
+
+export const KID_DEFAULTS = { subsets: 100, subsetSize: 1000, seed: 2020 } as const;
+
+/** MT19937 as numpy's legacy RandomState seeds it from an integer (init_genrand). */
+class Mt19937 {
+  private readonly mt = new Uint32Array(624);
+  private index = 624;
+
+  constructor(seed: number) {
+    this.mt[0] = seed >>> 0;
+    for (let i = 1; i < 624; i++) {
+      const prev = this.mt[i - 1]! ^ (this.mt[i - 1]! >>> 30);
+      this.mt[i] = (Math.imul(1812433253, prev) + i) >>> 0;
+    }
+  }
+
+  nextUint32(): number {
+    if (this.index >= 624) this.twist();
+    let y = this.mt[this.index++]!;
+    y ^= y >>> 11;
+    y ^= (y << 7) & 0x9d2c5680;
+    y ^= (y << 15) & 0xefc60000;
+    y ^= y >>> 18;
+    return y >>> 0;
+  }
+
+  private twist(): void {
+    const mt = this.mt;
+    for (let i = 0; i < 624; i++) {
+      const y = (mt[i]! & 0x80000000) | (mt[(i + 1) % 624]! & 0x7fffffff);
+      mt[i] = mt[(i + 397) % 624]! ^ (y >>> 1) ^ (y & 1 ? 0x9908b0df : 0);
+    }
+    this.index = 0;
+  }
+
+  /** Uniform integer in [0, max] by masked rejection (numpy's legacy `random_interval`). */
+  interval(max: number): number {
+    if (max === 0) return 0;
+    let mask = max;
+    mask |= mask >>> 1;
+    mask |= mask >>> 2;
+    mask |= mask >>> 4;
+    mask |= mask >>> 8;
+    mask |= mask >>> 16;
+    mask >>>= 0;
+    for (;;) {
+      const v = (this.nextUint32() & mask) >>> 0;
+      if (v <= max) return v;
+    }
+  }
+}
+
+/** numpy's legacy `RandomState(seed)`: the parts KID sampling needs. */
+export class LegacyRandomState {
+  private readonly mt: Mt19937;
+
+  constructor(seed: number) {
+    if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) {
+      throw new UsageError(`KID: seed must be an integer in [0, 2^32 - 1], got ${seed}`);
+    }
+    this.mt = new Mt19937(seed);
+  }
+
+  /** `permutation(n)`: Fisher-Yates from the end, j = random_interval(i). */
+  permutation(n: number): Int32Array {
+    const p = new Int32Array(n);
+    for (let i = 0; i < n; i++) p[i] = i;
+    for (let i = n - 1; i > 0; i--) {
+      const j = this.mt.interval(i);
+      const t = p[i]!;
+      p[i] = p[j]!;
+      p[j] = t;
+    }
+    return p;
+  }
+
+  /** `choice(n, m, replace=False)`: the first m entries of a permutation. */
+  choice(n: number, m: number): Int32Array {
+    return this.permutation(n).subarray(0, m);
+  }
+}
+
+/** Gram matrix of the rows of x (n1 x d) and y (n2 x d) stacked: G[i][j] = row_i . row_j, (n1+n2)^2. */
+function stackedGram(x: ArrayLike<number>, n1: number, y: ArrayLike<number>, n2: number, d: number): Float64Array {
+  const n = n1 + n2;
+  const rows = new Float64Array(n * d);
+  for (let i = 0; i < n1 * d; i++) rows[i] = x[i]!;
+  for (let i = 0; i < n2 * d; i++) rows[n1 * d + i] = y[i]!;
+  const g = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    const ri = i * d;
+    for (let j = 0; j <= i; j++) {
+      const rj = j * d;
+      let s = 0;
+      for (let k = 0; k < d; k++) s += rows[ri + k]! * rows[rj + k]!;
+      g[i * n + j] = s;
+      g[j * n + i] = s;
+    }
+  }
+  return g;
+}
+
+/**
+ * KID between feature sets x [n1, d] and y [n2, d] (row-major). Needs at least 2 rows per set.
+ */
+export function kernelInceptionDistance(
+  x: Float32Array | Float64Array,
+  y: Float32Array | Float64Array,
+  d: number,
+  opts: KidOptions = {},
+): KidResult {
+  if (!Number.isInteger(d) || d < 1) throw new UsageError(`KID: feature size must be a positive integer, got ${d}`);
+  for (const [arr, label] of [[x, 'first'], [y, 'second']] as const) {
+    if (arr.length % d !== 0) throw new UsageError(`KID: the ${label} set (${arr.length} values) is not a whole number of ${d}-d rows`);
+  }
+  const n1 = x.length / d;
+  const n2 = y.length / d;
+  const subsets = opts.subsets ?? KID_DEFAULTS.subsets;
+  const requested = opts.subsetSize ?? KID_DEFAULTS.subsetSize;
+  const seed = opts.seed ?? KID_DEFAULTS.seed;
+  if (!Number.isInteger(subsets) || subsets < 1) throw new UsageError(`KID: subsets must be a positive integer, got ${subsets}`);
+  if (!Number.isInteger(requested) || requested < 2) throw new UsageError(`KID: subset size must be an integer >= 2, got ${requested}`);
+  if (Math.min(n1, n2) < 2) throw new UsageError(`KID: each set needs at least 2 feature vectors, got ${n1} and ${n2}`);
+  const notes: string[] = [];
+  const m = Math.min(requested, n1, n2);
+  if (m < requested) {
+    notes.push(`KID subset size clamped from ${requested} to ${m} (the smaller set has ${Math.min(n1, n2)} feature vectors)`);
+  }
+  const rng = new LegacyRandomState(seed);
+  const g = stackedGram(x, n1, y, n2, d);
+  const n = n1 + n2;
+  const kernel = (v: number): number => {
+    const t = v / d + 1;
+    return t * t * t;
+  };
+  const values = new Float64Array(subsets);
+  for (let s = 0; s < subsets; s++) {
+    const ix = rng.choice(n1, m);
+    const iy = rng.choice(n2, m).map((j) => j + n1);
+    let kxx = 0;
+    let kyy = 0;
+    let kxy = 0;
+    for (let a = 0; a < m; a++) {
+      const rx = ix[a]! * n;
+      const ry = iy[a]! * n;
+      for (let b = 0; b < m; b++) {
+        if (a !== b) {
+          kxx += kernel(g[rx + ix[b]!]!);
+          kyy += kernel(g[ry + iy[b]!]!);
+        }
+        kxy += kernel(g[rx + iy[b]!]!);
+      }
+    }
+    values[s] = (kxx + kyy) / (m * (m - 1)) - (2 * kxy) / (m * m);
+  }
+  let mean = 0;
+  for (const v of values) mean += v;
+  mean /= subsets;
+  let variance = 0;
+  for (const v of values) variance += (v - mean) ** 2;
+  return { mean, std: Math.sqrt(variance / subsets), subsets, subsetSize: m, values, notes };
+}
