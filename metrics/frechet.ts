@@ -13,7 +13,7 @@
  * Tiny negative eigenvalues (rounding) are clipped to 0.
  */
 import { UsageError } from '../src/errors.ts';
-import { pivotedCholesky, symmetricEigenvalues } from './linalg/index.ts';
+import { gramOfRows, multiplyABt, pivotedCholesky, symmetricEigenvalues } from './linalg/index.ts';
 import type { FeatureStatistics, GaussianStatistics } from './feature-stats.ts';
 
 /** Which route computed `tr sqrt(S1 S2)`. */
@@ -46,37 +46,24 @@ function sumSqrtClipped(eigenvalues: Float64Array): number {
   return s;
 }
 
-/** tr sqrt(S1 S2) from covariances: factor the lower-rank one, eigenvalues of F' S_other F. */
+/**
+ * tr sqrt(S1 S2) from covariances: factor one as P S P' = R'R (R: rank x d, upper trapezoidal), then the
+ * eigenvalues of the rank x rank matrix M = R (P S_other P') R' — those of S1 S2 apart from zeros.
+ * The triangular shape of R limits every dot product to where R is non-zero.
+ */
 export function traceSqrtProduct(s1: Float64Array, s2: Float64Array, d: number, factorFirst = true): number {
   const [sf, so] = factorFirst ? [s1, s2] : [s2, s1];
   const { rank, perm, factor } = pivotedCholesky(sf, d);
   if (rank === 0) return 0;
-  // W = P So P' L (d x rank); row i only needs L rows k with their first min(k, rank-1)+1 entries.
-  const w = new Float64Array(d * rank);
-  for (let i = 0; i < d; i++) {
-    const srow = perm[i]! * d;
-    const wrow = i * rank;
-    for (let k = 0; k < d; k++) {
-      const sik = so[srow + perm[k]!]!;
-      if (sik === 0) continue;
-      const lrow = k * rank;
-      const m = Math.min(k, rank - 1);
-      for (let c = 0; c <= m; c++) w[wrow + c]! += sik * factor[lrow + c]!;
-    }
-  }
-  // M = L' W (rank x rank), lower triangle: M[a][b] = sum_k L[k][a] W[k][b], b <= a, L[k][a] = 0 for k < a.
-  const m = new Float64Array(rank * rank);
+  const sp = new Float64Array(d * d);
   for (let k = 0; k < d; k++) {
-    const lrow = k * rank;
-    const wrow = k * rank;
-    const top = Math.min(k, rank - 1);
-    for (let a = 0; a <= top; a++) {
-      const lka = factor[lrow + a]!;
-      if (lka === 0) continue;
-      const mrow = a * rank;
-      for (let b = 0; b <= a; b++) m[mrow + b]! += lka * w[wrow + b]!;
-    }
+    const src = perm[k]! * d;
+    for (let i = 0; i < d; i++) sp[k * d + i] = so[src + perm[i]!]!;
   }
+  // W = R Sp (rank x d): W[c][k] = dot(R_c, Sp_k) over i >= c (Sp is symmetric).
+  const w = multiplyABt(factor, rank, sp, d, d, (c) => [c, d]);
+  // M = W R' (rank x rank), lower triangle: M[a][b] = sum_{i >= a} R[a][i] W[b][i] for b <= a.
+  const m = multiplyABt(factor, rank, w, rank, d, (a) => [a, d], (a, b4) => b4 <= a);
   return sumSqrtClipped(symmetricEigenvalues(m, rank));
 }
 
@@ -134,24 +121,18 @@ export function frechetDistanceOfSets(a: FeatureStatistics, b: FeatureStatistics
   for (let j = 0; j < d; j++) meanTerm += (mu1[j]! - mu2[j]!) ** 2;
   const frob = (x: Float64Array): number => x.reduce((s, v) => s + v * v, 0);
   // C = A B' (n1 x n2); its singular values are the square roots of the eigenvalues of C C' or C'C.
-  const c = new Float64Array(n1 * n2);
-  for (let i = 0; i < n1; i++) {
-    for (let j = 0; j < n2; j++) {
-      let s = 0;
-      for (let k = 0; k < d; k++) s += da[i * d + k]! * db[j * d + k]!;
-      c[i * n2 + j] = s;
-    }
+  let c = multiplyABt(da, n1, db, n2, d);
+  let rows = n1;
+  let cols = n2;
+  if (n1 > n2) {
+    const t = new Float64Array(n1 * n2);
+    for (let i = 0; i < n1; i++) for (let j = 0; j < n2; j++) t[j * n1 + i] = c[i * n2 + j]!;
+    c = t;
+    rows = n2;
+    cols = n1;
   }
-  const small = Math.min(n1, n2);
-  const gram = new Float64Array(small * small);
-  for (let p = 0; p < small; p++) {
-    for (let q = 0; q <= p; q++) {
-      let s = 0;
-      if (n1 <= n2) for (let k = 0; k < n2; k++) s += c[p * n2 + k]! * c[q * n2 + k]!;
-      else for (let k = 0; k < n1; k++) s += c[k * n2 + p]! * c[k * n2 + q]!;
-      gram[p * small + q] = s;
-    }
-  }
+  const small = rows;
+  const gram = gramOfRows(c, rows, cols);
   const traceSqrt = sumSqrtClipped(symmetricEigenvalues(gram, small));
   return finish(meanTerm, frob(da), frob(db), traceSqrt, 'gram');
 }

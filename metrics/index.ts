@@ -1,2 +1,29 @@
 export { KNOWN_WEIGHTS, weightsDir, weightsPresence } from './weights/registry.ts';
 export type { WeightsFile, WeightsPresence } from './weights/registry.ts';
+
+// Full-reference frame metrics (pure functions over HWC frames).
+export { psnr, meanSquaredError } from './psnr.ts';
+export type { PsnrOptions } from './psnr.ts';
+export { ssim, gaussianTaps, SSIM_VARIANTS } from './ssim.ts';
+export type { SsimOptions, SsimVariant } from './ssim.ts';
+export { defaultDataRange } from './frame-input.ts';
+export type { Frame, FrameCompareOptions, PixelArray } from './frame-input.ts';
+
+// Set-level metrics over feature vectors (FID / KID), float64.
+export { FeatureStatistics } from './feature-stats.ts';
+export type { GaussianStatistics, FeatureStatisticsOptions } from './feature-stats.ts';
+export { frechetDistance, frechetDistanceOfSets, traceSqrtProduct } from './frechet.ts';
+export type { FrechetResult, FrechetMethod } from './frechet.ts';
+export { kernelInceptionDistance, KID_DEFAULTS, LegacyRandomState } from './kid.ts';
+export type { KidOptions, KidResult } from './kid.ts';
+
+// Per-frame -> per-sequence -> dataset aggregation and metrics.json.
+export { aggregateFrames, buildMetricsReport, metricsJson, sequenceOf, writeMetricsJson } from './aggregate.ts';
+export type {
+  FrameAggregation,
+  FrameScores,
+  KidSummary,
+  MetricsReport,
+  SequenceSummary,
+  SetLevelMetrics,
+} from './aggregate.ts';

@@ -14,6 +14,7 @@
  * only O(m^2) look-ups instead of O(m^2 d) products.
  */
 import { UsageError } from '../src/errors.ts';
+import { gramOfRows } from './linalg/index.ts';
 
 export interface KidOptions {
   /** Number of subsets; torch-fidelity's default 100. */
@@ -123,18 +124,7 @@ function stackedGram(x: ArrayLike<number>, n1: number, y: ArrayLike<number>, n2:
   const rows = new Float64Array(n * d);
   for (let i = 0; i < n1 * d; i++) rows[i] = x[i]!;
   for (let i = 0; i < n2 * d; i++) rows[n1 * d + i] = y[i]!;
-  const g = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) {
-    const ri = i * d;
-    for (let j = 0; j <= i; j++) {
-      const rj = j * d;
-      let s = 0;
-      for (let k = 0; k < d; k++) s += rows[ri + k]! * rows[rj + k]!;
-      g[i * n + j] = s;
-      g[j * n + i] = s;
-    }
-  }
-  return g;
+  return gramOfRows(rows, n, d);
 }
 
 /**
