@@ -8,6 +8,24 @@
  * for its exact small-sample path (n < d).
  */
 import { UsageError } from '../src/errors.ts';
+import { gramOfRows } from './linalg/index.ts';
+
+/**
+ * From this many rows on, a batch's own moments are computed as one Gram product and merged (Chan),
+ * which streams the d x d accumulator once per batch instead of once per row.
+ */
+const BATCH_MIN_ROWS = 8;
+
+/** Mean and deviation sums (full d x d) of a batch of rows [rows, d]. */
+function batchMoments(batch: Float32Array | Float64Array, rows: number, d: number): [Float64Array, Float64Array] {
+  const mu = new Float64Array(d);
+  for (let r = 0; r < rows; r++) for (let j = 0; j < d; j++) mu[j]! += batch[r * d + j]!;
+  for (let j = 0; j < d; j++) mu[j]! /= rows;
+  // Deviations transposed to [d, rows], so that the d x d scatter is the Gram matrix of its rows.
+  const devT = new Float64Array(d * rows);
+  for (let r = 0; r < rows; r++) for (let j = 0; j < d; j++) devT[j * rows + r] = batch[r * d + j]! - mu[j]!;
+  return [mu, gramOfRows(devT, d, rows)];
+}
 
 /** mu and sigma of a feature set, as pytorch-fid saves them (`.npz` keys `mu`, `sigma`). */
 export interface GaussianStatistics {
@@ -64,7 +82,11 @@ export class FeatureStatistics {
       }
     }
     if (this.keepsFeatures) this.keep(batch);
-    for (let r = 0; r < rows; r++) this.addRow(batch, r * d);
+    if (rows < BATCH_MIN_ROWS) {
+      for (let r = 0; r < rows; r++) this.addRow(batch, r * d);
+    } else {
+      this.mergeMoments(rows, ...batchMoments(batch, rows, d));
+    }
   }
 
   private addRow(src: Float32Array | Float64Array, offset: number): void {
@@ -105,17 +127,21 @@ export class FeatureStatistics {
     }
     if (other.n === 0) return;
     if (this.keepsFeatures) this.keep(other.rows.subarray(0, other.n * other.dim));
+    this.mergeMoments(other.n, other.mu, other.m2);
+  }
+
+  /** Chan et al.'s pairwise update with a part of nb rows, mean mub and deviation sums m2b (upper triangle). */
+  private mergeMoments(nb: number, mub: Float64Array, m2b: Float64Array): void {
     const d = this.dim;
     const na = this.n;
-    const nb = other.n;
     const n = na + nb;
     const { mu, m2, delta } = this;
-    for (let j = 0; j < d; j++) delta[j] = other.mu[j]! - mu[j]!;
+    for (let j = 0; j < d; j++) delta[j] = mub[j]! - mu[j]!;
     const f = (na * nb) / n;
     for (let i = 0; i < d; i++) {
       const fi = f * delta[i]!;
       const row = i * d;
-      for (let j = i; j < d; j++) m2[row + j]! += other.m2[row + j]! + fi * delta[j]!;
+      for (let j = i; j < d; j++) m2[row + j]! += m2b[row + j]! + fi * delta[j]!;
     }
     for (let j = 0; j < d; j++) mu[j]! += (delta[j]! * nb) / n;
     this.n = n;

@@ -109,14 +109,28 @@ export function toPlanes(frame: Frame, dataRange: number, opts: FrameCompareOpti
     return { planes: [y], width: w, height: h };
   }
   const planes: Float64Array[] = [];
+  for (let ch = 0; ch < channels; ch++) planes.push(new Float64Array(w * h));
+  if (channels === 3) {
+    // The common case in one sweep over the interleaved data.
+    const [p0, p1, p2] = planes as [Float64Array, Float64Array, Float64Array];
+    for (let r = 0; r < h; r++) {
+      let src = ((r + crop) * width + crop) * 3;
+      const end = r * w + w;
+      for (let dst = r * w; dst < end; dst++, src += 3) {
+        p0[dst] = data[src]! * scale;
+        p1[dst] = data[src + 1]! * scale;
+        p2[dst] = data[src + 2]! * scale;
+      }
+    }
+    return { planes, width: w, height: h };
+  }
   for (let ch = 0; ch < channels; ch++) {
-    const p = new Float64Array(w * h);
+    const p = planes[ch]!;
     for (let r = 0; r < h; r++) {
       let src = ((r + crop) * width + crop) * channels + ch;
       const dst = r * w;
       for (let c = 0; c < w; c++, src += channels) p[dst + c] = data[src]! * scale;
     }
-    planes.push(p);
   }
   return { planes, width: w, height: h };
 }

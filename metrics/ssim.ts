@@ -58,84 +58,98 @@ function windowFor(variant: SsimVariant): Window {
 }
 
 /**
+ * out[c] = sum_t taps[t] src[off + c + t * stride] for c in [0, count): one 1-D pass of a symmetric window,
+ * folding mirrored taps first (K = 2r+1 taps cost r+1 multiplies).
+ */
+function symmetricPass(
+  src: Float64Array,
+  off: number,
+  stride: number,
+  count: number,
+  taps: Float64Array,
+  out: Float64Array,
+  outOff: number,
+): void {
+  const k = taps.length;
+  const r = (k - 1) >> 1;
+  const centre = taps[r]!;
+  if (k === 11) {
+    // The default window, unrolled: several times faster than the loop over taps in V8.
+    const [t0, t1, t2, t3, t4] = [taps[0]!, taps[1]!, taps[2]!, taps[3]!, taps[4]!];
+    const s1 = stride;
+    for (let c = 0; c < count; c++) {
+      const b = off + c;
+      out[outOff + c] =
+        centre * src[b + 5 * s1]! +
+        t0 * (src[b]! + src[b + 10 * s1]!) +
+        t1 * (src[b + s1]! + src[b + 9 * s1]!) +
+        t2 * (src[b + 2 * s1]! + src[b + 8 * s1]!) +
+        t3 * (src[b + 3 * s1]! + src[b + 7 * s1]!) +
+        t4 * (src[b + 4 * s1]! + src[b + 6 * s1]!);
+    }
+    return;
+  }
+  for (let c = 0; c < count; c++) {
+    const base = off + c;
+    let acc = centre * src[base + r * stride]!;
+    for (let t = 0; t < r; t++) acc += taps[t]! * (src[base + t * stride]! + src[base + (k - 1 - t) * stride]!);
+    out[outOff + c] = acc;
+  }
+}
+
+/**
  * Mean of the SSIM map of one plane pair over the valid region.
  *
- * Pass 1 (rows): the five local sums x, y, x^2, y^2, xy along each row, for valid columns only, in one
- * sweep that reads each pixel pair once. Pass 2 (columns): for each valid output row, a weighted sum of
- * K row buffers (contiguous axpy), then the map values of that row straight away — so the vertical
- * moments are never stored for the whole frame.
+ * Only four local moments are needed: E[x], E[y], E[x^2 + y^2] (the variances appear only as their sum)
+ * and E[xy]. Pass 1 filters each row at the valid columns; pass 2 filters the columns of those rows at the
+ * valid rows, one output row at a time, and turns it into map values straight away.
  */
 function planeSsim(x: Float64Array, y: Float64Array, w: number, h: number, win: Window): number {
   const taps = win.taps;
   const k = taps.length;
   const wv = w - k + 1;
   const hv = h - k + 1;
+  const sq = new Float64Array(w);
+  const xy = new Float64Array(w);
   const hx = new Float64Array(h * wv);
   const hy = new Float64Array(h * wv);
-  const hxx = new Float64Array(h * wv);
-  const hyy = new Float64Array(h * wv);
+  const hsq = new Float64Array(h * wv);
   const hxy = new Float64Array(h * wv);
   for (let r = 0; r < h; r++) {
     const s = r * w;
-    const d = r * wv;
-    for (let c = 0; c < wv; c++) {
-      let sx = 0;
-      let sy = 0;
-      let sxx = 0;
-      let syy = 0;
-      let sxy = 0;
-      for (let t = 0; t < k; t++) {
-        const wt = taps[t]!;
-        const a = x[s + c + t]!;
-        const b = y[s + c + t]!;
-        const wa = wt * a;
-        const wb = wt * b;
-        sx += wa;
-        sy += wb;
-        sxx += wa * a;
-        syy += wb * b;
-        sxy += wa * b;
-      }
-      hx[d + c] = sx;
-      hy[d + c] = sy;
-      hxx[d + c] = sxx;
-      hyy[d + c] = syy;
-      hxy[d + c] = sxy;
+    for (let c = 0; c < w; c++) {
+      const a = x[s + c]!;
+      const b = y[s + c]!;
+      sq[c] = a * a + b * b;
+      xy[c] = a * b;
     }
+    symmetricPass(x, s, 1, wv, taps, hx, r * wv);
+    symmetricPass(y, s, 1, wv, taps, hy, r * wv);
+    symmetricPass(sq, 0, 1, wv, taps, hsq, r * wv);
+    symmetricPass(xy, 0, 1, wv, taps, hxy, r * wv);
   }
   const mx = new Float64Array(wv);
   const my = new Float64Array(wv);
-  const mxx = new Float64Array(wv);
-  const myy = new Float64Array(wv);
+  const msq = new Float64Array(wv);
   const mxy = new Float64Array(wv);
   const c1 = (K1 * L) ** 2;
   const c2 = (K2 * L) ** 2;
   const cn = win.covNorm;
   let sum = 0;
   for (let r = 0; r < hv; r++) {
-    mx.fill(0);
-    my.fill(0);
-    mxx.fill(0);
-    myy.fill(0);
-    mxy.fill(0);
-    for (let t = 0; t < k; t++) {
-      const wt = taps[t]!;
-      const s = (r + t) * wv;
-      for (let c = 0; c < wv; c++) {
-        mx[c]! += wt * hx[s + c]!;
-        my[c]! += wt * hy[s + c]!;
-        mxx[c]! += wt * hxx[s + c]!;
-        myy[c]! += wt * hyy[s + c]!;
-        mxy[c]! += wt * hxy[s + c]!;
-      }
-    }
+    symmetricPass(hx, r * wv, wv, wv, taps, mx, 0);
+    symmetricPass(hy, r * wv, wv, wv, taps, my, 0);
+    symmetricPass(hsq, r * wv, wv, wv, taps, msq, 0);
+    symmetricPass(hxy, r * wv, wv, wv, taps, mxy, 0);
     for (let c = 0; c < wv; c++) {
       const ux = mx[c]!;
       const uy = my[c]!;
-      const vx = cn * (mxx[c]! - ux * ux);
-      const vy = cn * (myy[c]! - uy * uy);
-      const vxy = cn * (mxy[c]! - ux * uy);
-      sum += ((2 * ux * uy + c1) * (2 * vxy + c2)) / ((ux * ux + uy * uy + c1) * (vx + vy + c2));
+      const uxx = ux * ux;
+      const uyy = uy * uy;
+      const uxy = ux * uy;
+      const vsum = cn * (msq[c]! - uxx - uyy);
+      const vxy = cn * (mxy[c]! - uxy);
+      sum += ((2 * uxy + c1) * (2 * vxy + c2)) / ((uxx + uyy + c1) * (vsum + c2));
     }
   }
   return sum / (hv * wv);
