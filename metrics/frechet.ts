@@ -14,7 +14,14 @@
  */
 import { UsageError } from '../src/errors.ts';
 import { gramOfRows, multiplyABt, pivotedCholesky, symmetricEigenvalues } from './linalg/index.ts';
-import type { FeatureStatistics, GaussianStatistics } from './feature-stats.ts';
+import { FeatureStatistics } from './feature-stats.ts';
+import type { GaussianStatistics } from './feature-stats.ts';
+
+/** Either a feature accumulator or saved statistics (e.g. read from a pytorch-fid `.npz`). */
+export type FrechetInput = FeatureStatistics | GaussianStatistics;
+
+/** Below this many feature vectors per set the result carries a warning (FID is biased upward for small n). */
+export const FID_RECOMMENDED_MIN_SAMPLES = 2048;
 
 /** Which route computed `tr sqrt(S1 S2)`. */
 export type FrechetMethod = 'factor' | 'gram';
@@ -27,6 +34,8 @@ export interface FrechetResult {
   trace1: number;
   trace2: number;
   traceSqrtProduct: number;
+  /** Warnings to show with the number (e.g. too few samples). */
+  notes: string[];
 }
 
 function checkGaussian(g: GaussianStatistics, label: string): number {
@@ -67,8 +76,39 @@ export function traceSqrtProduct(s1: Float64Array, s2: Float64Array, d: number, 
   return sumSqrtClipped(symmetricEigenvalues(m, rank));
 }
 
-/** Fréchet distance from statistics alone (e.g. a saved `.npz` against a fresh set). */
-export function frechetDistance(a: GaussianStatistics, b: GaussianStatistics): FrechetResult {
+/**
+ * The Fréchet distance between two sets, each given as a feature accumulator or as saved statistics.
+ * Uses the exact Gram route when both are accumulators that kept their raw features and either has
+ * fewer rows than dimensions; otherwise the statistics (factor) route.
+ */
+export function frechetDistance(a: FrechetInput, b: FrechetInput): FrechetResult {
+  for (const [s, label] of [[a, 'first'], [b, 'second']] as const) {
+    if (s instanceof FeatureStatistics && s.count < 2) {
+      throw new UsageError(`Fréchet distance: the ${label} set needs at least 2 feature vectors, got ${s.count}`);
+    }
+  }
+  const result =
+    a instanceof FeatureStatistics && b instanceof FeatureStatistics && useGramRoute(a, b)
+      ? fromFeatures(a, b)
+      : fromStatistics(a instanceof FeatureStatistics ? a.gaussian() : a, b instanceof FeatureStatistics ? b.gaussian() : b);
+  const counts = [a, b].map((s) => (s instanceof FeatureStatistics ? s.count : s.n));
+  for (const [i, n] of counts.entries()) {
+    if (n !== undefined && n < FID_RECOMMENDED_MIN_SAMPLES) {
+      result.notes.push(
+        `Fréchet distance: the ${i === 0 ? 'first' : 'second'} set has ${n} feature vectors (< ${FID_RECOMMENDED_MIN_SAMPLES}); ` +
+          'FID is biased upward for small sets, so compare it only with numbers computed from as many frames',
+      );
+    }
+  }
+  return result;
+}
+
+function useGramRoute(a: FeatureStatistics, b: FeatureStatistics): boolean {
+  return a.keepsFeatures && b.keepsFeatures && a.dim === b.dim && Math.min(a.count, b.count) < a.dim;
+}
+
+/** From statistics alone (e.g. a saved `.npz` against a fresh set). */
+function fromStatistics(a: GaussianStatistics, b: GaussianStatistics): FrechetResult {
   const d = checkGaussian(a, 'Fréchet distance, first set');
   const d2 = checkGaussian(b, 'Fréchet distance, second set');
   if (d !== d2) throw new UsageError(`Fréchet distance: the sets have different feature sizes (${d} and ${d2})`);
@@ -98,19 +138,9 @@ function scaledDeviations(s: FeatureStatistics): Float64Array {
   return out;
 }
 
-/**
- * Fréchet distance between two feature sets. Uses the exact Gram route when both kept their raw
- * features and either has fewer rows than dimensions; otherwise the statistics route.
- */
-export function frechetDistanceOfSets(a: FeatureStatistics, b: FeatureStatistics): FrechetResult {
-  if (a.dim !== b.dim) throw new UsageError(`Fréchet distance: the sets have different feature sizes (${a.dim} and ${b.dim})`);
-  for (const [s, label] of [[a, 'first'], [b, 'second']] as const) {
-    if (s.count < 2) throw new UsageError(`Fréchet distance: the ${label} set needs at least 2 feature vectors, got ${s.count}`);
-  }
+/** The Gram route: tr sqrt(S1 S2) = nuclear norm of A B' (n1 x n2). */
+function fromFeatures(a: FeatureStatistics, b: FeatureStatistics): FrechetResult {
   const d = a.dim;
-  if (!(a.keepsFeatures && b.keepsFeatures && Math.min(a.count, b.count) < d)) {
-    return frechetDistance(a.gaussian(), b.gaussian());
-  }
   const n1 = a.count;
   const n2 = b.count;
   const da = scaledDeviations(a);
@@ -139,5 +169,5 @@ export function frechetDistanceOfSets(a: FeatureStatistics, b: FeatureStatistics
 
 function finish(meanTerm: number, trace1: number, trace2: number, traceSqrtProduct: number, method: FrechetMethod): FrechetResult {
   const distance = meanTerm + trace1 + trace2 - 2 * traceSqrtProduct;
-  return { distance, method, meanTerm, trace1, trace2, traceSqrtProduct };
+  return { distance, method, meanTerm, trace1, trace2, traceSqrtProduct, notes: [] };
 }

@@ -12,10 +12,10 @@ export type { Frame, FrameCompareOptions, PixelArray } from './frame-input.ts';
 // Set-level metrics over feature vectors (FID / KID), float64.
 export { FeatureStatistics } from './feature-stats.ts';
 export type { GaussianStatistics, FeatureStatisticsOptions } from './feature-stats.ts';
-export { frechetDistance, frechetDistanceOfSets, traceSqrtProduct } from './frechet.ts';
-export type { FrechetResult, FrechetMethod } from './frechet.ts';
-export { kernelInceptionDistance, KID_DEFAULTS, LegacyRandomState } from './kid.ts';
-export type { KidOptions, KidResult } from './kid.ts';
+export { frechetDistance, traceSqrtProduct, FID_RECOMMENDED_MIN_SAMPLES } from './frechet.ts';
+export type { FrechetInput, FrechetResult, FrechetMethod } from './frechet.ts';
+export { kernelInceptionDistance, kernelInceptionDistanceOfSets, KID_DEFAULTS, LegacyRandomState } from './kid.ts';
+export type { KidMethod, KidOptions, KidResult } from './kid.ts';
 
 // Per-frame -> per-sequence -> dataset aggregation and metrics.json.
 export { aggregateFrames, buildMetricsReport, metricsJson, sequenceOf, writeMetricsJson } from './aggregate.ts';

@@ -14,7 +14,8 @@
  * only O(m^2) look-ups instead of O(m^2 d) products.
  */
 import { UsageError } from '../src/errors.ts';
-import { gramOfRows } from './linalg/index.ts';
+import { gramOfRows, multiplyABt } from './linalg/index.ts';
+import type { FeatureStatistics } from './feature-stats.ts';
 
 export interface KidOptions {
   /** Number of subsets; torch-fidelity's default 100. */
@@ -23,6 +24,8 @@ export interface KidOptions {
   subsetSize?: number;
   /** Seed of the subset sampler; torch-fidelity's default 2020. */
   seed?: number;
+  /** How inner products are obtained (same result either way); default `auto`: the cheaper that fits in memory. */
+  method?: KidMethod | 'auto';
 }
 
 export interface KidResult {
@@ -31,6 +34,7 @@ export interface KidResult {
   subsets: number;
   /** The subset size actually used. */
   subsetSize: number;
+  method: KidMethod;
   /** MMD^2 of every subset, in order. */
   values: Float64Array;
   /** Anything the caller should show, e.g. that the subset size was clamped. */
@@ -118,17 +122,56 @@ export class LegacyRandomState {
   }
 }
 
-/** Gram matrix of the rows of x (n1 x d) and y (n2 x d) stacked: G[i][j] = row_i . row_j, (n1+n2)^2. */
-function stackedGram(x: ArrayLike<number>, n1: number, y: ArrayLike<number>, n2: number, d: number): Float64Array {
-  const n = n1 + n2;
-  const rows = new Float64Array(n * d);
-  for (let i = 0; i < n1 * d; i++) rows[i] = x[i]!;
-  for (let i = 0; i < n2 * d; i++) rows[n1 * d + i] = y[i]!;
-  return gramOfRows(rows, n, d);
+/** Rows `idx` of a [n, d] row-major array, gathered into a new float64 [idx.length, d]. */
+function gatherRows(src: ArrayLike<number>, idx: Int32Array, d: number): Float64Array {
+  const out = new Float64Array(idx.length * d);
+  for (let r = 0; r < idx.length; r++) {
+    const from = idx[r]! * d;
+    for (let j = 0; j < d; j++) out[r * d + j] = src[from + j]!;
+  }
+  return out;
+}
+
+/**
+ * Unbiased MMD^2 from the inner products of one subset pair (each m x m, row-major): gxx[a][b] = x_a.x_b,
+ * gyy likewise, gxy[a][b] = x_a.y_b.
+ */
+function subsetMmd2(gxx: Float64Array, gyy: Float64Array, gxy: Float64Array, m: number, d: number): number {
+  let kxx = 0;
+  let kyy = 0;
+  let kxy = 0;
+  for (let a = 0; a < m; a++) {
+    for (let b = 0; b < m; b++) {
+      const i = a * m + b;
+      if (a !== b) {
+        const tx = gxx[i]! / d + 1;
+        const ty = gyy[i]! / d + 1;
+        kxx += tx * tx * tx;
+        kyy += ty * ty * ty;
+      }
+      const t = gxy[i]! / d + 1;
+      kxy += t * t * t;
+    }
+  }
+  return (kxx + kyy) / (m * (m - 1)) - (2 * kxy) / (m * m);
+}
+
+/** Where the inner products come from: one Gram matrix of both sets, or fresh products per subset. */
+export type KidMethod = 'full-gram' | 'per-subset';
+
+/** Largest Gram matrix of both sets KID will hold in memory (bytes). */
+const MAX_GRAM_BYTES = 2 ** 30;
+
+function chooseMethod(n: number, subsets: number, m: number): KidMethod {
+  if (n * n * 8 > MAX_GRAM_BYTES) return 'per-subset';
+  // Dot products needed: all pairs once, or 2 m^2 per subset (half of xx, half of yy, all of xy).
+  return (n * n) / 2 <= subsets * 2 * m * m ? 'full-gram' : 'per-subset';
 }
 
 /**
  * KID between feature sets x [n1, d] and y [n2, d] (row-major). Needs at least 2 rows per set.
+ * Both methods give bit-identical results (the same dot products, summed in the same order); `auto`
+ * (the default) picks the cheaper one that fits in memory.
  */
 export function kernelInceptionDistance(
   x: Float32Array | Float64Array,
@@ -153,37 +196,55 @@ export function kernelInceptionDistance(
   if (m < requested) {
     notes.push(`KID subset size clamped from ${requested} to ${m} (the smaller set has ${Math.min(n1, n2)} feature vectors)`);
   }
-  const rng = new LegacyRandomState(seed);
-  const g = stackedGram(x, n1, y, n2, d);
   const n = n1 + n2;
-  const kernel = (v: number): number => {
-    const t = v / d + 1;
-    return t * t * t;
-  };
+  const method = !opts.method || opts.method === 'auto' ? chooseMethod(n, subsets, m) : opts.method;
+  const rng = new LegacyRandomState(seed);
+  let full: Float64Array | null = null;
+  if (method === 'full-gram') {
+    const rows = new Float64Array(n * d);
+    rows.set(x);
+    rows.set(y, n1 * d);
+    full = gramOfRows(rows, n, d);
+  }
+  const gxx = new Float64Array(m * m);
+  const gyy = new Float64Array(m * m);
+  const gxy = new Float64Array(m * m);
   const values = new Float64Array(subsets);
   for (let s = 0; s < subsets; s++) {
     const ix = rng.choice(n1, m);
-    const iy = rng.choice(n2, m).map((j) => j + n1);
-    let kxx = 0;
-    let kyy = 0;
-    let kxy = 0;
-    for (let a = 0; a < m; a++) {
-      const rx = ix[a]! * n;
-      const ry = iy[a]! * n;
-      for (let b = 0; b < m; b++) {
-        if (a !== b) {
-          kxx += kernel(g[rx + ix[b]!]!);
-          kyy += kernel(g[ry + iy[b]!]!);
+    const iy = rng.choice(n2, m);
+    if (full) {
+      for (let a = 0; a < m; a++) {
+        const rx = ix[a]! * n;
+        const ry = (iy[a]! + n1) * n;
+        for (let b = 0; b < m; b++) {
+          gxx[a * m + b] = full[rx + ix[b]!]!;
+          gyy[a * m + b] = full[ry + iy[b]! + n1]!;
+          gxy[a * m + b] = full[rx + iy[b]! + n1]!;
         }
-        kxy += kernel(g[rx + iy[b]!]!);
       }
+    } else {
+      const xs = gatherRows(x, ix, d);
+      const ys = gatherRows(y, iy, d);
+      gxx.set(gramOfRows(xs, m, d));
+      gyy.set(gramOfRows(ys, m, d));
+      gxy.set(multiplyABt(xs, m, ys, m, d));
     }
-    values[s] = (kxx + kyy) / (m * (m - 1)) - (2 * kxy) / (m * m);
+    values[s] = subsetMmd2(gxx, gyy, gxy, m, d);
   }
   let mean = 0;
   for (const v of values) mean += v;
   mean /= subsets;
   let variance = 0;
   for (const v of values) variance += (v - mean) ** 2;
-  return { mean, std: Math.sqrt(variance / subsets), subsets, subsetSize: m, values, notes };
+  return { mean, std: Math.sqrt(variance / subsets), subsets, subsetSize: m, method, values, notes };
+}
+
+/** KID between two feature accumulators created with `{ keepFeatures: true }`. */
+export function kernelInceptionDistanceOfSets(a: FeatureStatistics, b: FeatureStatistics, opts: KidOptions = {}): KidResult {
+  if (a.dim !== b.dim) throw new UsageError(`KID: the sets have different feature sizes (${a.dim} and ${b.dim})`);
+  for (const [s, label] of [[a, 'first'], [b, 'second']] as const) {
+    if (!s.keepsFeatures) throw new UsageError(`KID: the ${label} set did not keep its raw features (create it with { keepFeatures: true })`);
+  }
+  return kernelInceptionDistance(a.features(), b.features(), a.dim, opts);
 }

@@ -5,8 +5,8 @@ import {
   FeatureStatistics,
   LegacyRandomState,
   frechetDistance,
-  frechetDistanceOfSets,
   kernelInceptionDistance,
+  kernelInceptionDistanceOfSets,
 } from '../metrics/index.ts';
 import { pivotedCholesky, symmetricEigenvalues } from '../metrics/linalg/index.ts';
 import { UsageError } from '../src/errors.ts';
@@ -116,10 +116,16 @@ describe('streaming feature statistics', () => {
 describe('Fréchet distance', () => {
   it('d=64, n=300/400: equals pytorch-fid (scipy sqrtm) and the SVD route to 1e-12', () => {
     const e = fx.fid['a64:b64']!;
-    const r = frechetDistanceOfSets(statsOf('a64'), statsOf('b64'));
+    const r = frechetDistance(statsOf('a64'), statsOf('b64'));
     assert.equal(r.method, 'factor');
     assert.ok(rel(r.distance, e.sqrtm) < 1e-12, `${r.distance} vs ${e.sqrtm}`);
     assert.ok(rel(r.distance, e.svd) < 1e-12);
+    // Fewer than 2048 vectors per set: the result says FID is biased for small sets.
+    assert.equal(r.notes.length, 2);
+    assert.match(r.notes[0]!, /the first set has 300 feature vectors \(< 2048\); FID is biased upward/);
+    // A fresh set against saved statistics (the `--gt stats.npz` case) gives the same number.
+    const mixed = frechetDistance(statsOf('a64'), statsOf('b64').gaussian());
+    assert.ok(rel(mixed.distance, e.svd) < 1e-12);
   });
 
   it('n < d (d=64, n=40/30 and d=2048, n=100/120): Gram and factor routes agree with the SVD reference; sqrtm is off', () => {
@@ -128,7 +134,7 @@ describe('Fréchet distance', () => {
       const sa = statsOf(a);
       const sb = statsOf(b);
       let t = performance.now();
-      const gram = frechetDistanceOfSets(sa, sb);
+      const gram = frechetDistance(sa, sb);
       const gramMs = performance.now() - t;
       t = performance.now();
       const factor = frechetDistance(sa.gaussian(), sb.gaussian());
@@ -147,7 +153,7 @@ describe('Fréchet distance', () => {
 
   it('closed forms: identical sets give 0; Gaussians with known moments give the textbook value', () => {
     const s = statsOf('a64');
-    assert.ok(Math.abs(frechetDistanceOfSets(s, s).distance) < 1e-10);
+    assert.ok(Math.abs(frechetDistance(s, s).distance) < 1e-10);
     assert.ok(Math.abs(frechetDistance(s.gaussian(), s.gaussian()).distance) < 1e-10);
     // Diagonal covariances: FD = |mu1-mu2|^2 + sum (sqrt(a_i) - sqrt(b_i))^2.
     const d = 4;
@@ -179,7 +185,7 @@ describe('Fréchet distance', () => {
     assert.throws(() => frechetDistance(g, { mu: g.mu, sigma: new Float64Array(10) }), /sigma has 10 values, expected 64x64/);
     const one = new FeatureStatistics(64, { keepFeatures: true });
     one.add(new Float64Array(64));
-    assert.throws(() => frechetDistanceOfSets(statsOf('a64'), one), /second set needs at least 2 feature vectors, got 1/);
+    assert.throws(() => frechetDistance(statsOf('a64'), one), /second set needs at least 2 feature vectors, got 1/);
   });
 
   it('speed: full-rank covariances, d=1024 (logged, not asserted; the n < d case at d=2048 is logged above)', () => {
@@ -233,6 +239,21 @@ describe('KID', () => {
       assert.ok(Math.abs(r.std - e.std) < 1e-10 * Math.max(1, Math.abs(e.std)) + 1e-13, `${key} std ${r.std} vs ${e.std}`);
       assert.deepEqual(r.notes, []);
     }
+  });
+
+  it('full-Gram and per-subset methods give bit-identical results; accumulators can be passed directly', () => {
+    const e = fx.kid['k1:k3 m50']!;
+    const opts = { subsets: e.subsets, subsetSize: e.size, seed: e.seed };
+    const x = lcgFeatures(fx.sets.k1!);
+    const y = lcgFeatures(fx.sets.k3!);
+    const full = kernelInceptionDistance(x, y, 64, { ...opts, method: 'full-gram' });
+    const per = kernelInceptionDistance(x, y, 64, { ...opts, method: 'per-subset' });
+    assert.equal(full.method, 'full-gram');
+    assert.equal(per.method, 'per-subset');
+    assert.deepEqual([...per.values], [...full.values]);
+    const sets = kernelInceptionDistanceOfSets(statsOf('k1'), statsOf('k3'), opts);
+    assert.deepEqual([...sets.values], [...full.values]);
+    assert.throws(() => kernelInceptionDistanceOfSets(statsOf('k1', false), statsOf('k3'), opts), /first set did not keep its raw features/);
   });
 
   it('closed form for identical sets; a subset size above the smaller set is clamped, and said so', () => {
