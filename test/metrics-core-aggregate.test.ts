@@ -7,6 +7,18 @@ import { aggregateFrames, buildMetricsReport, metricsJson, sequenceOf, writeMetr
 import type { FrameScores } from '../metrics/index.ts';
 import { UsageError } from '../src/errors.ts';
 
+/** The documented metrics.json shape, as far as these tests read it. */
+interface MetricsJsonShape {
+  metrics: Record<string, number | string | { mean: number; std: number }>;
+  meanOfSequenceMeans: Record<string, number | string>;
+  sequences: Record<string, Record<string, number | string>>;
+  sequenceFrameCounts: Record<string, number>;
+  frames: Record<string, number | string>[];
+  count: number;
+  unavailable: Record<string, string>;
+  notes: string[];
+}
+
 // Two sequences of unequal length, so the mean over frames and the mean of sequence means differ.
 const frames: FrameScores[] = [
   { path: 'seqA/000001.png', scores: { psnr: 30, ssim: 0.9 } },
@@ -44,7 +56,7 @@ describe('aggregation: frames -> sequences -> dataset', () => {
     assert.equal(report.sequences.seqA!.mean.psnr, 32, 'other sequences are unaffected');
     assert.equal(report.notes.length, 1);
     assert.match(report.notes[0]!, /^psnr: 1 of 5 frames scored an infinite value .* so the mean over frames is Infinity$/);
-    const json = JSON.parse(JSON.stringify(metricsJson(report))) as Record<string, any>;
+    const json = JSON.parse(JSON.stringify(metricsJson(report))) as MetricsJsonShape;
     assert.equal(json.metrics.psnr, 'Infinity');
     assert.equal(json.metrics.fid, 12.5);
     assert.deepEqual(json.metrics.kid, { mean: 0.01, std: 0.002 });
@@ -71,7 +83,7 @@ describe('aggregation: frames -> sequences -> dataset', () => {
       const file = path.join(dir, 'run', 'metrics.json');
       writeMetricsJson(file, buildMetricsReport(frames));
       assert.deepEqual(fs.readdirSync(path.dirname(file)), ['metrics.json'], 'no temp file left behind');
-      const back = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, any>;
+      const back = JSON.parse(fs.readFileSync(file, 'utf8')) as MetricsJsonShape;
       assert.deepEqual(Object.keys(back), ['metrics', 'meanOfSequenceMeans', 'sequences', 'sequenceFrameCounts', 'frames', 'count', 'unavailable', 'notes']);
       assert.equal(back.metrics.psnr, 29);
       assert.equal(back.meanOfSequenceMeans.psnr, 26);
