@@ -4,9 +4,11 @@
  *
  * `tr sqrt(S1 S2)` is the sum of the square roots of the eigenvalues of S1 S2, never a matrix square
  * root (scipy's `sqrtm`, pytorch-fid's path, is slow and fails when n < d). Two exact routes:
- * - statistics only: factor one covariance S = F F' (pivoted Cholesky, F is d x rank — the rank is at
- *   most n-1 when n < d); the nonzero eigenvalues of S1 S2 = F F' S2 are those of the small symmetric
- *   PSD matrix F' S2 F (the same identity as metrics.md's sqrt(S1) S2 sqrt(S1), with F for sqrt(S1));
+ * - statistics only: factor one covariance S = F F' (pivoted Cholesky, F = P'R' is d x rank; the rank
+ *   is at most n-1 when n < d); the nonzero eigenvalues of S1 S2 = F F' S2 are those of the small
+ *   symmetric PSD matrix F' S2 F (metrics.md's identity with sqrt(S1) S2 sqrt(S1), F in place of
+ *   sqrt(S1): any F with F F' = S1 gives the same eigenvalues, and a Cholesky factor is far cheaper than
+ *   a matrix square root). O(d^2 rank + d rank^2 + rank^3);
  * - raw features at hand and n1 or n2 < d: with A = (X1 - mu1)/sqrt(n1-1), B likewise, S1 = A'A,
  *   S2 = B'B and `tr sqrt(S1 S2)` is the nuclear norm of the n1 x n2 matrix A B' (square roots of the
  *   eigenvalues of its Gram matrix).
