@@ -16,3 +16,32 @@ export { imagesToBatch } from './nets/images.ts';
 export type { RgbImage } from './nets/images.ts';
 export { loadFidInception, fidInceptionFromStateDict, FID_FEATURE_DIMS } from './nets/inception.ts';
 export type { FidInception, FidInceptionOptions, LoadFidInceptionOptions } from './nets/inception.ts';
+export { KNOWN_WEIGHTS, weightsDir, weightsPresence } from './weights/registry.ts';
+export type { WeightsFile, WeightsPresence } from './weights/registry.ts';
+
+// Full-reference frame metrics (pure functions over HWC frames).
+export { psnr, meanSquaredError } from './psnr.ts';
+export type { PsnrOptions } from './psnr.ts';
+export { ssim, gaussianTaps, SSIM_VARIANTS } from './ssim.ts';
+export type { SsimOptions, SsimVariant } from './ssim.ts';
+export { defaultDataRange } from './frame-input.ts';
+export type { Frame, FrameCompareOptions, PixelArray } from './frame-input.ts';
+
+// Set-level metrics over feature vectors (FID / KID), float64.
+export { FeatureStatistics } from './feature-stats.ts';
+export type { GaussianStatistics, FeatureStatisticsOptions } from './feature-stats.ts';
+export { frechetDistance, traceSqrtProduct, FID_RECOMMENDED_MIN_SAMPLES } from './frechet.ts';
+export type { FrechetInput, FrechetResult, FrechetMethod } from './frechet.ts';
+export { kernelInceptionDistance, kernelInceptionDistanceOfSets, KID_DEFAULTS, LegacyRandomState } from './kid.ts';
+export type { KidMethod, KidOptions, KidResult } from './kid.ts';
+
+// Per-frame -> per-sequence -> dataset aggregation and metrics.json.
+export { aggregateFrames, buildMetricsReport, metricsJson, sequenceOf, writeMetricsJson } from './aggregate.ts';
+export type {
+  FrameAggregation,
+  FrameScores,
+  KidSummary,
+  MetricsReport,
+  SequenceSummary,
+  SetLevelMetrics,
+} from './aggregate.ts';

@@ -1,0 +1,5 @@
+/** Small float64 linear algebra for the set-level metrics (Fréchet distance, KID). */
+export { symmetricEigenvalues } from './symmetric-eigen.ts';
+export { pivotedCholesky } from './pivoted-cholesky.ts';
+export type { PivotedCholesky } from './pivoted-cholesky.ts';
+export { multiplyABt, gramOfRows } from './products.ts';
