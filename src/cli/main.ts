@@ -6,6 +6,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { isUsageError, UsageError } from '../errors.ts';
 import { shutdownBackend, BACKEND_NAMES } from '../backend/index.ts';
 import { formatDoctor, runDoctor } from './doctor.ts';
+import { reportCommand } from './report.ts';
 
 function parseThreads(value: string): number {
   const n = Number(value);
@@ -41,6 +42,17 @@ export function buildProgram(): Command {
     process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatDoctor(report)}\n`);
     if (!report.ok) process.exitCode = 1;
   });
+
+  program
+    .command('report')
+    .description('write a paper-style report (index.html, tables.md, tables.tex, results.csv) from runs/<experiment>/')
+    .argument('<runs-dir>', 'the experiment\'s runs directory, runs/<experiment>/')
+    .option('--out <dir>', 'output directory (default: reports/<experiment>/)')
+    .option('--published <dir>', 'published numbers directory (default: reports/published/ of this checkout)')
+    .option('--json', 'print one JSON object instead of text')
+    .action(async (target: string, opts: { out?: string; json?: boolean; published?: string }) => {
+      await reportCommand(target, opts);
+    });
 
   return program;
 }

@@ -51,10 +51,9 @@ export function mainTables(experiment: string, groups: readonly TrialGroup[], pu
     const columns = keepFilledColumns([{ key: 'method', label: 'Method' }, ...METRICS.map(metricColumn)], rows);
     const title = bench[0]?.title ?? dataset;
     const caption =
-      `Comparison on ${title}. ` +
-      (pubRows.length > 0 ? 'Published rows are quoted with their source; ' : '') +
-      (ourRows.length > 0 ? `"Ours" rows are the trials of ${experiment}.` : `No trial of ${experiment} evaluated on this dataset.`) +
-      (bench.some((b) => b.missing) ? ' Not shown (unverified): see the sources section.' : '');
+      (pubRows.length > 0 ? 'Published rows are quoted with their sources. ' : '') +
+      (ourRows.length > 0 ? `"Ours" rows are the trials of ${experiment}.` : `No trial of ${experiment} was evaluated on ${title}.`) +
+      (bench.some((b) => b.missing) ? ' Published numbers that could not be verified are left out (see the sources).' : '');
     return markRanks({ id: `main-${dataset}`, title: `Main comparison: ${title}`, caption, columns, rows });
   });
 }

@@ -21,11 +21,14 @@ const LATEX_SPECIALS: Record<string, string> = {
   '×': '$\\times$',
   '<': '\\textless{}',
   '>': '\\textgreater{}',
+  // A row may start with "[4,3,2,1]": after \\ that would read as \\[length], so brackets go in braces.
+  '[': '{[}',
+  ']': '{]}',
 };
 
 /** Escapes text for LaTeX body text (not math mode). */
 export function escapeLatex(s: string): string {
-  return s.replace(/[\\&%$#_{}~^↑↓±–—×<>]/g, (ch) => LATEX_SPECIALS[ch] ?? ch).replace(/\s*\n\s*/g, ' ');
+  return s.replace(/[\\&%$#_{}~^↑↓±–—×<>[\]]/g, (ch) => LATEX_SPECIALS[ch] ?? ch).replace(/\s*\n\s*/g, ' ');
 }
 
 function cellLatex(cell: Cell | undefined, col: Column): string {
@@ -62,7 +65,7 @@ export function tableToLatex(table: Table): string {
     ...sources.map((s) => `% source: ${s.replace(/\n/g, ' ')}`),
     '\\begin{table}[t]',
     '\\centering',
-    `\\caption{${escapeLatex(table.caption)}}`,
+    `\\caption{${escapeLatex(`${table.title}. ${table.caption}`)}}`,
     `\\label{tab:${table.id.replace(/[^A-Za-z0-9:-]/g, '-')}}`,
     `\\begin{tabular}{${spec}}`,
     '\\toprule',
