@@ -116,7 +116,7 @@ function trialsHtml(runs: ExperimentRuns): string {
     const m = t.metrics?.overall ?? {};
     const metrics = (['psnr', 'ssim', 'lpips', 'fid', 'kid'] as const)
       .filter((k) => m[k] !== undefined)
-      .map((k) => `${k} ${m[k]}`)
+      .map((k) => `${k} ${Number(m[k]!.toPrecision(6))}`) // raw value, float noise trimmed
       .join(', ');
     const problems = t.problems.length > 0 ? `<div class="problems">${t.problems.map(escapeHtml).join('<br>')}</div>` : '';
     const config = t.config ? `<details><summary>config.json</summary><pre>${escapeHtml(JSON.stringify(t.config, null, 2))}</pre></details>` : '<i>no config.json</i>';
