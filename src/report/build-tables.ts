@@ -49,7 +49,7 @@ export function mainTables(experiment: string, groups: readonly TrialGroup[], pu
     const ourRows = ours.map((g) => ourRow(g, ours.length === 1 && g.label === 'default' ? `Ours (${experiment})` : `Ours: ${g.label}`));
     const rows = [...pubRows, ...ourRows];
     const columns = keepFilledColumns([{ key: 'method', label: 'Method' }, ...METRICS.map(metricColumn)], rows);
-    const title = bench[0]?.title ?? dataset;
+    const title = bench[0]?.title ?? (dataset === 'unknown' ? 'dataset not named in the trial config (data.dataset)' : dataset);
     const caption =
       (pubRows.length > 0 ? 'Published rows are quoted with their sources. ' : '') +
       (ourRows.length > 0 ? `"Ours" rows are the trials of ${experiment}.` : `No trial of ${experiment} was evaluated on ${title}.`) +

@@ -99,6 +99,7 @@ export function buildQualitative(groups: readonly TrialGroup[], options: Qualita
     const inputFile = samplePath(best, 'inputs', seq, frame);
     const gtFile = samplePath(best, 'gt', seq, frame);
     const oursImgs = ours.map((x) => ({ x, img: readPng(samplePath(x.t, 'samples', seq, frame)) }));
+    if (oursImgs.length === 0) continue;
     const gt = existsSync(gtFile) ? readPng(gtFile) : undefined;
     const input = existsSync(inputFile) ? readPng(inputFile) : undefined;
     // Choose the region where the sharp frame has most detail: that is where deblurring differences show.
