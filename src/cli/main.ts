@@ -9,6 +9,7 @@ import { formatDoctor, runDoctor } from './doctor.ts';
 import { runPlanCommand } from './plan.ts';
 import { runSync } from './sync.ts';
 import { buildDataCommand } from './data.ts';
+import { reportCommand } from './report.ts';
 
 function parseThreads(value: string): number {
   const n = Number(value);
@@ -63,6 +64,17 @@ export function buildProgram(): Command {
       process.exitCode = await runSync(runsDir, opts);
     });
   program.addCommand(buildDataCommand());
+
+  program
+    .command('report')
+    .description('write a paper-style report (index.html, tables.md, tables.tex, results.csv) from runs/<experiment>/')
+    .argument('<runs-dir>', 'the experiment\'s runs directory, runs/<experiment>/')
+    .option('--out <dir>', 'output directory (default: reports/<experiment>/)')
+    .option('--published <dir>', 'published numbers directory (default: reports/published/ of this checkout)')
+    .option('--json', 'print one JSON object instead of text')
+    .action(async (target: string, opts: { out?: string; json?: boolean; published?: string }) => {
+      await reportCommand(target, opts);
+    });
 
   return program;
 }

@@ -1,0 +1,53 @@
+/** Chooses and renders the report's charts from trial groups and published numbers. */
+import { metricVsSwept, perceptionDistortion, trainingCurves, type Chart, type ScatterPoint, type SweepPoint } from './charts.ts';
+import { formatSweptValue, shortAxis, sweptAxes, type TrialGroup } from './groups.ts';
+import { ARROW, METRICS } from './metric-spec.ts';
+import type { PublishedBenchmark } from './published.ts';
+import { summarize } from './stats.ts';
+
+export async function buildCharts(groups: readonly TrialGroup[], published: readonly PublishedBenchmark[]): Promise<Chart[]> {
+  const charts: Chart[] = [];
+  const trials = groups.flatMap((g) => g.trials);
+
+  // Perception–distortion: every configuration with both metrics, and published methods that report both.
+  const points: ScatterPoint[] = [];
+  for (const g of groups) {
+    const psnr = summarize(g.trials.map((t) => t.metrics?.overall.psnr));
+    const lpips = summarize(g.trials.map((t) => t.metrics?.overall.lpips));
+    if (psnr && lpips) points.push({ name: `Ours: ${g.label}`, kind: 'ours', psnr: psnr.mean, lpips: lpips.mean });
+  }
+  const datasets = new Set(groups.map((g) => g.dataset));
+  let publishedWithout = 0;
+  for (const b of published.filter((p) => datasets.has(p.dataset))) {
+    for (const r of b.rows) {
+      if (r.metrics.psnr !== undefined && r.metrics.lpips !== undefined) {
+        points.push({ name: `${r.method} (${b.dataset})`, kind: 'published', psnr: r.metrics.psnr, lpips: r.metrics.lpips });
+      } else publishedWithout++;
+    }
+  }
+  const note = publishedWithout > 0 ? `${publishedWithout} published row(s) without both PSNR and LPIPS are not plotted.` : '';
+  const scatter = await perceptionDistortion('chart-pd', points, note);
+  if (scatter) charts.push(scatter);
+
+  // Metric against each swept axis (the other axes fixed by grouping: one point per configuration).
+  const arrows = Object.fromEntries(METRICS.map((m) => [m.label, ARROW[m.direction]]));
+  for (const [i, axis] of sweptAxes(trials).entries()) {
+    const order = [...new Set(groups.filter((g) => axis in g.swept).map((g) => formatSweptValue(g.swept[axis]!)))];
+    const sweepPoints: SweepPoint[] = [];
+    for (const g of groups) {
+      if (!(axis in g.swept)) continue;
+      for (const m of METRICS) {
+        const s = summarize(g.trials.map((t) => t.metrics?.overall[m.key]));
+        if (s) sweepPoints.push({ value: formatSweptValue(g.swept[axis]!), metric: m.label, mean: s.mean, std: s.std, n: s.n });
+      }
+    }
+    const chart = await metricVsSwept(`chart-axis-${i}`, shortAxis(axis), order, sweepPoints, arrows);
+    if (chart) charts.push(chart);
+  }
+
+  for (const [i, t] of trials.entries()) {
+    const chart = await trainingCurves(`chart-train-${i}`, `Training of ${t.info.label} (trial ${t.id})`, t.log);
+    if (chart) charts.push(chart);
+  }
+  return charts;
+}

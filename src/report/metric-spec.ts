@@ -1,0 +1,23 @@
+/** The image-quality metrics a report shows: header label, which way is better, and printed precision. */
+
+export type MetricKey = 'psnr' | 'ssim' | 'lpips' | 'fid' | 'kid';
+export type Direction = 'up' | 'down';
+
+export interface MetricSpec {
+  key: MetricKey;
+  label: string;
+  direction: Direction;
+  /** decimals printed; also the precision at which two values count as a tie */
+  digits: number;
+}
+
+/** In the paper's column order. Precision follows common deblurring tables (PSNR 2, SSIM 4, LPIPS 4). */
+export const METRICS: readonly MetricSpec[] = [
+  { key: 'psnr', label: 'PSNR', direction: 'up', digits: 2 },
+  { key: 'ssim', label: 'SSIM', direction: 'up', digits: 4 },
+  { key: 'lpips', label: 'LPIPS', direction: 'down', digits: 4 },
+  { key: 'fid', label: 'FID', direction: 'down', digits: 2 },
+  { key: 'kid', label: 'KID', direction: 'down', digits: 4 },
+];
+
+export const ARROW: Record<Direction, string> = { up: '↑', down: '↓' };

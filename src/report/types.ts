@@ -1,0 +1,88 @@
+/**
+ * The run directory contract as the report reads it (design.md, "Run directory"):
+ *   runs/<experiment>/<trial-id>/{config.json, trial.json, status.json, metrics.json, log.jsonl, samples/, inputs/, gt/}
+ * Every file may be missing; the reader fills what it can and records what it could not read.
+ */
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
+export const STAGES = ['pending', 'training', 'sampling', 'evaluating', 'done', 'failed'] as const;
+export type Stage = (typeof STAGES)[number];
+
+/** status.json */
+export interface TrialStatus {
+  stage: Stage;
+  step?: number;
+  error?: string;
+  startedAt?: string;
+  endedAt?: string;
+}
+
+/** trial.json */
+export interface TrialInfo {
+  id: string;
+  label: string;
+  /** config path → value, e.g. {"model.windows": [4,3,2,1], "train.seed": 1} */
+  swept: Record<string, JsonValue>;
+  seed?: number;
+  mlflowRunId?: string;
+}
+
+/** Image-quality metrics; any may be absent (e.g. FID needs the whole test set). */
+export interface MetricValues {
+  psnr?: number;
+  ssim?: number;
+  lpips?: number;
+  fid?: number;
+  kid?: number;
+  kidStd?: number;
+}
+
+export interface SequenceMetrics {
+  psnr?: number;
+  ssim?: number;
+  lpips?: number;
+  frames?: number;
+}
+
+/** metrics.json */
+export interface TrialMetrics {
+  overall: MetricValues;
+  sequences: Record<string, SequenceMetrics>;
+}
+
+/** One line of log.jsonl: a training step or a validation point. */
+export interface LogPoint {
+  step: number;
+  loss?: number;
+  lr?: number;
+  time?: number;
+  valLoss?: number;
+}
+
+/** Frames written by sampling, keyed by sequence; each frame name is the PNG's base name. */
+export interface SampleIndex {
+  /** sequence → sorted frame names that exist under samples/<seq>/ */
+  frames: Record<string, string[]>;
+}
+
+export interface TrialRecord {
+  /** directory name; equals info.id when trial.json is present */
+  id: string;
+  dir: string;
+  info: TrialInfo;
+  config?: JsonObject;
+  status: TrialStatus;
+  metrics?: TrialMetrics;
+  log: LogPoint[];
+  samples: SampleIndex;
+  /** what could not be read, each naming its file and what was wrong */
+  problems: string[];
+}
+
+export interface ExperimentRuns {
+  experiment: string;
+  dir: string;
+  trials: TrialRecord[];
+}

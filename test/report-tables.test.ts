@@ -1,0 +1,175 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { markRanks, formatValue, type Table, type Row } from '../src/report/table.ts';
+import { summarize, fixed } from '../src/report/stats.ts';
+import { escapeLatex, tableToLatex } from '../src/report/format-latex.ts';
+import { tableToMarkdown } from '../src/report/format-markdown.ts';
+import { csvField, toCsv } from '../src/report/format-csv.ts';
+import { groupTrials, formatSweptValue, groupNote } from '../src/report/groups.ts';
+import { ablationTable, mainTables } from '../src/report/build-tables.ts';
+import { parsePublished } from '../src/report/published.ts';
+import type { TrialRecord, TrialStatus, MetricValues, JsonValue } from '../src/report/types.ts';
+
+function row(name: string, values: Record<string, number>): Row {
+  const cells: Row['cells'] = { method: { text: name } };
+  for (const [k, v] of Object.entries(values)) cells[k] = { value: { mean: v, std: 0, n: 1 } };
+  return { kind: 'ours', cells, trialIds: [name] };
+}
+
+function table(rows: Row[]): Table {
+  return {
+    id: 't',
+    title: 'T',
+    caption: 'c',
+    columns: [
+      { key: 'method', label: 'Method' },
+      { key: 'psnr', label: 'PSNR', direction: 'up', digits: 2 },
+      { key: 'lpips', label: 'LPIPS', direction: 'down', digits: 3 },
+    ],
+    rows,
+  };
+}
+
+const ranks = (t: Table, key: string) => t.rows.map((r) => r.cells[key]?.rank ?? '-');
+
+describe('best / second marking', () => {
+  it('higher-is-better and lower-is-better columns rank in opposite directions', () => {
+    const t = markRanks(table([row('a', { psnr: 30, lpips: 0.3 }), row('b', { psnr: 32, lpips: 0.1 }), row('c', { psnr: 31, lpips: 0.2 })]));
+    assert.deepEqual(ranks(t, 'psnr'), ['-', 'best', 'second']);
+    assert.deepEqual(ranks(t, 'lpips'), ['-', 'best', 'second']);
+    const u = markRanks(table([row('a', { psnr: 30, lpips: 0.1 }), row('b', { psnr: 29, lpips: 0.3 }), row('c', { psnr: 28, lpips: 0.2 })]));
+    assert.deepEqual(ranks(u, 'psnr'), ['best', 'second', '-']);
+    assert.deepEqual(ranks(u, 'lpips'), ['best', '-', 'second']);
+  });
+
+  it('values equal at printed precision tie: both best, and second is the next distinct value', () => {
+    const t = markRanks(table([row('a', { psnr: 31.004 }), row('b', { psnr: 30.996 }), row('c', { psnr: 30.5 }), row('d', { psnr: 30.5 }), row('e', { psnr: 29 })]));
+    assert.deepEqual(ranks(t, 'psnr'), ['best', 'best', 'second', 'second', '-']);
+  });
+
+  it('missing values are skipped and a lone value is not marked', () => {
+    const t = markRanks(table([row('a', { psnr: 31 }), row('b', { lpips: 0.2 }), row('c', {})]));
+    assert.deepEqual(ranks(t, 'psnr'), ['-', '-', '-']);
+    const all = markRanks(table([row('a', { psnr: 31 }), row('b', { psnr: 31 })]));
+    assert.deepEqual(ranks(all, 'psnr'), ['best', 'best']);
+  });
+});
+
+describe('mean ± std over seeds', () => {
+  it('uses the sample standard deviation and ignores absent values', () => {
+    const s = summarize([1, 2, 3, 4, undefined]);
+    assert.equal(s?.n, 4);
+    assert.equal(s?.mean, 2.5);
+    assert.ok(Math.abs(s!.std - Math.sqrt(5 / 3)) < 1e-12);
+    assert.deepEqual(summarize([7]), { mean: 7, std: 0, n: 1 });
+    assert.equal(summarize([undefined, Number.NaN]), undefined);
+  });
+
+  it('prints ± only with several seeds, and never "-0.00"', () => {
+    assert.equal(formatValue({ mean: 31.256, std: 0.1234, n: 3 }, 2), '31.26 ± 0.12');
+    assert.equal(formatValue({ mean: 31.256, std: 0, n: 1 }, 2), '31.26');
+    assert.equal(fixed(-0.0001, 2), '0.00');
+    assert.equal(fixed(-0.5, 1), '-0.5');
+  });
+});
+
+describe('LaTeX output', () => {
+  it('escapes every special character of body text', () => {
+    assert.equal(escapeLatex('a_b & 50% #1 $x$ {y} ~ ^ \\'), 'a\\_b \\& 50\\% \\#1 \\$x\\$ \\{y\\} \\textasciitilde{} \\textasciicircum{} \\textbackslash{}');
+    assert.equal(escapeLatex('PSNR↑ ± ×'), 'PSNR$\\uparrow$ $\\pm$ $\\times$');
+  });
+
+  it('is a booktabs table with bold best, underlined second, $\\pm$ and escaped labels', () => {
+    const r1 = row('win_4 & more', { psnr: 32 });
+    r1.cells.psnr = { value: { mean: 32, std: 0.5, n: 2 } };
+    const tex = tableToLatex(markRanks(table([r1, row('b', { psnr: 31 }), row('c', { psnr: 30 })])));
+    for (const s of ['\\toprule', '\\midrule', '\\bottomrule', '\\begin{tabular}{lcc}']) assert.ok(tex.includes(s), s);
+    assert.ok(tex.includes('win\\_4 \\& more & \\textbf{32.00 $\\pm$ 0.50}'), tex);
+    assert.ok(tex.includes('b & \\underline{31.00}'), tex);
+    assert.ok(tex.includes('PSNR$\\uparrow$ & LPIPS$\\downarrow$'), tex);
+  });
+});
+
+describe('Markdown and CSV output', () => {
+  it('Markdown marks best in bold, second underlined and escapes pipes', () => {
+    const md = tableToMarkdown(markRanks(table([row('a|b', { psnr: 32 }), row('c', { psnr: 31 })])));
+    assert.match(md, /\| a\\\|b \| \*\*32\.00\*\* \|/);
+    assert.match(md, /\| c \| <u>31\.00<\/u> \|/);
+    assert.match(md, /PSNR↑ \| LPIPS↓/);
+  });
+
+  it('CSV quotes fields with commas, quotes and line breaks', () => {
+    assert.equal(csvField('plain'), 'plain');
+    assert.equal(csvField('a,b'), '"a,b"');
+    assert.equal(csvField('say "hi"'), '"say ""hi"""');
+    assert.equal(csvField(undefined), '');
+    assert.equal(toCsv(['x', 'y'], [[1, 'a\nb']]), 'x,y\r\n1,"a\nb"\r\n');
+  });
+});
+
+function trial(id: string, swept: Record<string, JsonValue>, status: TrialStatus, overall?: MetricValues): TrialRecord {
+  return {
+    id,
+    dir: `/runs/x/${id}`,
+    info: { id, label: id, swept },
+    config: { data: { dataset: 'GoPro' } },
+    status,
+    ...(overall ? { metrics: { overall, sequences: {} } } : {}),
+    log: [],
+    samples: { frames: {} },
+    problems: [],
+  };
+}
+
+describe('tables from trials', () => {
+  const done: TrialStatus = { stage: 'done' };
+  const trials = [
+    trial('a1', { 'model.windows': [4, 3, 2, 1], 'train.seed': 1 }, done, { psnr: 30, lpips: 0.2 }),
+    trial('a2', { 'model.windows': [4, 3, 2, 1], 'train.seed': 2 }, done, { psnr: 32, lpips: 0.1 }),
+    trial('b1', { 'model.windows': [3, 2, 1, 1], 'train.seed': 1 }, done, { psnr: 29, lpips: 0.3 }),
+    trial('b2', { 'model.windows': [3, 2, 1, 1], 'train.seed': 2 }, { stage: 'failed', error: 'NaN loss at step 40\nstack' }),
+    trial('c1', { 'model.windows': [6, 4, 3, 2], 'train.seed': 1 }, { stage: 'training', step: 1200 }),
+  ];
+
+  it('groups seeds, averages them and keeps failed and running trials visible', () => {
+    const groups = groupTrials(trials);
+    assert.deepEqual(groups.map((g) => g.label), ['windows=[4,3,2,1]', 'windows=[3,2,1,1]', 'windows=[6,4,3,2]']);
+    const t = ablationTable('abl', groups)!;
+    assert.deepEqual(t.columns.map((c) => c.key), ['axis:model.windows', 'psnr', 'lpips']);
+    assert.equal(t.rows.length, 3);
+    assert.deepEqual(t.rows[0]!.cells.psnr?.value, { mean: 31, std: Math.SQRT2, n: 2 });
+    assert.equal(t.rows[0]!.cells.psnr?.rank, 'best');
+    assert.equal(t.rows[1]!.cells.psnr?.rank, 'second');
+    assert.equal(t.rows[1]!.note, '1 of 2 seeds done; b2 failed: NaN loss at step 40');
+    assert.equal(t.rows[2]!.cells.psnr, undefined);
+    assert.equal(t.rows[2]!.note, 'running (training, step 1200)');
+    assert.equal(groupNote(groups[0]!), '');
+  });
+
+  it('the main table puts published rows beside ours and ranks across both', () => {
+    const published = parsePublished(
+      {
+        dataset: 'gopro',
+        title: 'GoPro',
+        rows: [{ method: 'X', metrics: { psnr: 30.5 }, source: { citation: 'P', table: 'Table 1', verification: 'read' } }],
+      },
+      'gopro.json',
+    );
+    const [t] = mainTables('abl', groupTrials(trials), [published]);
+    assert.equal(t!.rows[0]!.kind, 'published');
+    assert.equal(t!.rows[0]!.source, 'P, Table 1');
+    assert.equal(t!.rows[0]!.cells.psnr?.rank, 'second');
+    assert.equal(t!.rows[1]!.cells.psnr?.rank, 'best');
+  });
+
+  it('formats MRPE-style boolean records as the parts that are on', () => {
+    assert.equal(formatSweptValue({ framePE: true, relBias: false }), 'framePE');
+    assert.equal(formatSweptValue({ framePE: false, relBias: false }), 'none');
+    assert.equal(formatSweptValue({ framePE: true, relBias: true }), 'framePE+relBias');
+  });
+
+  it('published data with an unknown metric or no source is rejected, naming the field', () => {
+    assert.throws(() => parsePublished({ dataset: 'd', title: 't', rows: [{ method: 'm', metrics: { psnrr: 1 }, source: {} }] }, 'f.json'), /f\.json: rows\[0\]\.metrics\.psnrr/);
+    assert.throws(() => parsePublished({ dataset: 'd', title: 't', rows: [{ method: 'm', metrics: { psnr: 1 } }] }, 'f.json'), /rows\[0\]\.source/);
+  });
+});
