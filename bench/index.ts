@@ -1,0 +1,29 @@
+/**
+ * Benchmarks, run on demand (never by CI): `npm run bench -- <name> [--json] [--only <op name part>]`.
+ * Each prints ratios against a reference measured in the same run, so numbers from different machines compare.
+ */
+import { runOpsBench } from './ops.ts';
+
+const BENCHES: Record<string, { about: string; run(args: string[]): void }> = {
+  ops: {
+    about: 'forward+backward of every src/nn op vs the plain tfjs formulation, 1 thread and all threads',
+    run(args) {
+      const i = args.indexOf('--only');
+      runOpsBench({ json: args.includes('--json'), only: i >= 0 ? args[i + 1] : undefined });
+    },
+  },
+};
+
+function usage(): string {
+  const lines = Object.entries(BENCHES).map(([name, b]) => `  ${name.padEnd(8)} ${b.about}`);
+  return `usage: npm run bench -- <name> [--json] [--only <op>]\n\nbenchmarks:\n${lines.join('\n')}\n`;
+}
+
+const [name, ...rest] = process.argv.slice(2);
+const bench = name ? BENCHES[name] : undefined;
+if (!bench) {
+  process.stderr.write(name && name !== '--help' ? `unknown benchmark ${JSON.stringify(name)}\n${usage()}` : usage());
+  process.exitCode = name && name !== '--help' ? 2 : 0;
+} else {
+  bench.run(rest);
+}

@@ -1,0 +1,11 @@
+/** Training: optimizer, schedules, EMA and clipping (the loop and checkpoints build on these). */
+export { learningRate } from './lr-schedule.ts';
+export type { LrScheduleConfig } from './lr-schedule.ts';
+export { Adam, ADAM_DEFAULTS } from './adam.ts';
+export type { AdamConfig, AdamState } from './adam.ts';
+export { Ema, emaDecay } from './ema.ts';
+export type { EmaConfig } from './ema.ts';
+export { clipByGlobalNorm, globalNorm } from './clip.ts';
+export type { ClipResult } from './clip.ts';
+export { CheckpointDir, CheckpointConfigMismatch, encodeCheckpoint, decodeCheckpoint } from './checkpoints.ts';
+export type { CheckpointEntry, CheckpointOptions, LoadedCheckpoint } from './checkpoints.ts';
