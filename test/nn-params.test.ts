@@ -90,3 +90,13 @@ describe('op layer hygiene', () => {
     assert.throws(() => groupNorm(x, tf.ones([3]) as tf.Tensor1D, tf.zeros([3]) as tf.Tensor1D, 2), /3 channels are not divisible into 2 groups/);
   });
 });
+
+it('a restored Rng continues the same stream, including a pending Box-Muller value', () => {
+  const a = new Rng(42);
+  a.normal(); // leaves the second Box-Muller value pending
+  const b = Rng.restore(JSON.parse(JSON.stringify(a.save())) as ReturnType<Rng['save']>);
+  const fromA = [a.normal(), a.next(), a.normal(), a.normal()];
+  const fromB = [b.normal(), b.next(), b.normal(), b.normal()];
+  assert.deepEqual(fromB, fromA);
+  assert.throws(() => Rng.restore({ state: -1, spare: null }), /bad state/);
+});

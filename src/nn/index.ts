@@ -14,4 +14,5 @@ export { gatherRelativeBias, gatherRelativeBiasReference } from './relative-bias
 export { ParamStore, ParamScope, initValues, fans } from './params.ts';
 export type { Init, ParamInfo } from './params.ts';
 export { Rng } from './random.ts';
+export type { RngState } from './random.ts';
 export { withGrad, matMulTN, sumRows, nativeGradients } from './custom.ts';

@@ -2,6 +2,11 @@
  * A small seeded generator (SplitMix32 stream + Box-Muller) so parameter initialisation is identical
  * on every backend and thread count: the values are made in JS, then uploaded.
  */
+export interface RngState {
+  state: number;
+  spare: number | null;
+}
+
 export class Rng {
   private state: number;
   private spare: number | null = null;
@@ -43,5 +48,17 @@ export class Rng {
 
   getState(): number {
     return this.state;
+  }
+
+  /** The complete state (including a pending Box-Muller value), so a resumed run draws the same numbers. */
+  save(): RngState {
+    return { state: this.state, spare: this.spare };
+  }
+
+  static restore(s: RngState): Rng {
+    if (!Number.isInteger(s.state) || s.state < 0 || s.state > 0xffffffff) throw new Error(`Rng.restore: bad state ${JSON.stringify(s)}`);
+    const r = new Rng(s.state);
+    r.spare = s.spare;
+    return r;
   }
 }
