@@ -10,3 +10,14 @@ export type { Block } from './layout.ts';
 export { partitionWindows, mergeWindows, windowGeometry, windowKeyMask } from './windows.ts';
 export type { WindowGeometry } from './windows.ts';
 export { relativePositionIndex, frameWindowRelativeIndex, relativeTableSize } from './relative-index.ts';
+export {
+  saveCheckpoint,
+  readCheckpoint,
+  encodeCheckpoint,
+  decodeCheckpoint,
+  modelCheckpoint,
+  checkpointMismatch,
+  loadIntoModel,
+  modelFromCheckpoint,
+} from './checkpoint.ts';
+export type { Checkpoint, StoredTensor } from './checkpoint.ts';
