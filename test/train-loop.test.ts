@@ -115,3 +115,22 @@ test('memory stays flat across training steps (no tensor leaks)', () => {
   t.dispose();
   disposeModel(model);
 });
+
+test('a training checkpoint is a model file: its EMA group loads into a fresh model for sampling', async () => {
+  const { readFileSync } = fs;
+  const { unwrapCheckpoint } = await import('../src/train/index.ts');
+  const { decodeCheckpoint, modelFromCheckpoint } = await import('../src/model/index.ts');
+  const dir = tempDir();
+  const model = tinyModel(6);
+  const t = trainer(model, dir, tinyTrainConfig({ steps: 2, checkpointEvery: 2 }));
+  t.run();
+  const file = new CheckpointDir(dir, { keepLast: 2, configHash: 'tiny' }).list().at(-1)!.file;
+  const ck = decodeCheckpoint(unwrapCheckpoint(readFileSync(file), file).payload, file);
+  assert.equal(ck.step, 2);
+  const sampler = modelFromCheckpoint(ck, file, 'ema');
+  const ema = t.emaWeights();
+  for (const [i, name] of sampler.params.names().entries()) assert.deepEqual(sampler.params.variables()[i]!.dataSync(), ema.get(name), name);
+  t.dispose();
+  disposeModel(model);
+  disposeModel(sampler);
+});

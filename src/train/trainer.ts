@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { Rng, type RngState } from '../nn/index.ts';
-import type { DivdModel } from '../model/index.ts';
+import { decodeCheckpoint as decodeModelFile, encodeCheckpoint as encodeModelFile, modelCheckpoint, type DivdModel, type StoredTensor } from '../model/index.ts';
 import { randn4d } from '../diffusion/index.ts';
 import { Adam } from './adam.ts';
 import { CheckpointDir } from './checkpoints.ts';
@@ -15,7 +15,6 @@ import { clipByGlobalNorm } from './clip.ts';
 import type { TrainConfig } from './config.ts';
 import { Ema } from './ema.ts';
 import { learningRate } from './lr-schedule.ts';
-import { decodeState, encodeState, type TensorRecord } from './state-codec.ts';
 import { diffusionLoss, lossAndGrads, type Objective, type TrainBatch } from './step.ts';
 
 /** Where training windows come from; its state must make the batch order resumable. */
@@ -207,35 +206,41 @@ export class Trainer {
     return { loss: lossSum / c.accumulate, grads: mean };
   }
 
+  /**
+   * The payload is a model checkpoint file (safetensors layout): the weights under their own names, and the
+   * EMA and Adam moments as groups "ema/…", "adam.m/…", "adam.v/…", plus the loop state as JSON metadata —
+   * so `modelFromCheckpoint(…, 'ema')` reads a training checkpoint directly for sampling.
+   */
   private encode(): Uint8Array {
-    const tensors = new Map<string, TensorRecord>();
+    const extra = new Map<string, StoredTensor>();
     const adam = this.adam.getState();
     const ema = this.ema.values();
     for (const [name, v] of this.params) {
-      tensors.set(`weights/${name}`, { shape: [...v.shape], data: v.dataSync() as Float32Array });
-      tensors.set(`ema/${name}`, { shape: [...v.shape], data: ema.get(name)! });
-      tensors.set(`adam.m/${name}`, { shape: [...v.shape], data: adam.m.get(name)! });
-      tensors.set(`adam.v/${name}`, { shape: [...v.shape], data: adam.v.get(name)! });
+      const shape = [...v.shape];
+      extra.set(`ema/${name}`, { shape, data: ema.get(name)! });
+      extra.set(`adam.m/${name}`, { shape, data: adam.m.get(name)! });
+      extra.set(`adam.v/${name}`, { shape, data: adam.v.get(name)! });
     }
     const meta: StateMeta = { step: this.stepDone, rng: this.rng.save(), data: this.o.source.state(), adamStep: adam.step, emaUpdates: this.ema.count };
-    return encodeState({ meta, tensors });
+    return encodeModelFile(modelCheckpoint(this.o.model, this.stepDone, extra, { train: JSON.stringify(meta) }));
   }
 
   private restore(payload: Uint8Array, file: string): void {
-    const { meta, tensors } = decodeState<StateMeta>(payload, file);
+    const ck = decodeModelFile(payload, file);
+    if (ck.metadata.train === undefined) throw new Error(`${file}: not a training checkpoint (no train metadata)`);
+    const meta = JSON.parse(ck.metadata.train) as StateMeta;
     const pick = (prefix: string): Map<string, Float32Array> => {
       const out = new Map<string, Float32Array>();
       for (const [name, v] of this.params) {
-        const t = tensors.get(`${prefix}/${name}`);
-        if (!t) throw new Error(`${file}: ${prefix} of parameter ${name} is missing (was the model config changed?)`);
-        if (t.shape.join() !== v.shape.join()) {
-          throw new Error(`${file}: ${prefix} of ${name} has shape [${t.shape}], the model has [${v.shape}]`);
-        }
+        const t = ck.tensors.get(prefix ? `${prefix}/${name}` : name);
+        const what = prefix ? `${prefix} of parameter ${name}` : `parameter ${name}`;
+        if (!t) throw new Error(`${file}: ${what} is missing (was the model config changed?)`);
+        if (t.shape.join() !== v.shape.join()) throw new Error(`${file}: ${what} has shape [${t.shape}], the model has [${v.shape}]`);
         out.set(name, t.data);
       }
       return out;
     };
-    const weights = pick('weights');
+    const weights = pick('');
     for (const [name, v] of this.params) {
       const t = tf.tensor(weights.get(name)!, v.shape, 'float32');
       v.assign(t);
