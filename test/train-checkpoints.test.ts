@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CheckpointConfigMismatch, CheckpointDir, decodeCheckpoint, encodeCheckpoint } from '../src/train/checkpoints.ts';
+import { CheckpointConfigMismatch, CheckpointDir, unwrapCheckpoint, wrapCheckpoint } from '../src/train/checkpoints.ts';
 
 function tempDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'divd-ckpt-'));
@@ -60,20 +60,21 @@ test('a checkpoint of another config is refused with a message naming both', () 
 });
 
 test('the container rejects files that are not checkpoints', () => {
-  assert.throws(() => decodeCheckpoint(Buffer.from('hello'), 'x.ckpt'), /x\.ckpt: not a divd checkpoint/);
-  const ok = encodeCheckpoint(bytes(3, 9), 'h');
+  assert.throws(() => unwrapCheckpoint(Buffer.from('hello'), 'x.ckpt'), /x\.ckpt: not a divd checkpoint/);
+  const ok = wrapCheckpoint(bytes(3, 9), 'h');
   ok.writeUInt32LE(7, 8);
-  assert.throws(() => decodeCheckpoint(ok, 'y.ckpt'), /y\.ckpt: checkpoint version 7/);
-  assert.throws(() => encodeCheckpoint(bytes(1, 0), 'has space'), /config hash must be/);
+  assert.throws(() => unwrapCheckpoint(ok, 'y.ckpt'), /y\.ckpt: checkpoint version 7/);
+  assert.throws(() => wrapCheckpoint(bytes(1, 0), 'has space'), /config hash must be/);
 });
 
 test('SIGKILL at random moments while saving never leaves an unreadable latest checkpoint', async () => {
   const dir = tempDir();
   const writer = path.join(import.meta.dirname, 'helpers', 'checkpoint-writer.ts');
   for (let round = 0; round < 6; round++) {
-    const child = spawn(process.execPath, ['--import', 'tsx', writer, dir], { stdio: 'ignore' });
-    // Let it get past start-up (tsx) and into its save loop, then kill it at a varying moment.
-    await new Promise((r) => setTimeout(r, 900 + round * 137));
+    const child = spawn(process.execPath, ['--import', 'tsx', writer, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+    // Wait until it is in its save loop (start-up time varies with load), then kill it at a varying moment.
+    await new Promise((r) => child.stdout.once('data', r));
+    await new Promise((r) => setTimeout(r, 40 + round * 61));
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
     const leftovers = fs.readdirSync(dir).filter((n) => n.endsWith('.tmp'));

@@ -58,7 +58,7 @@ function padHash(hash: string): Buffer {
   return Buffer.from(hash.padEnd(HASH_BYTES, ' '), 'ascii');
 }
 
-export function encodeCheckpoint(payload: Uint8Array, configHash: string): Buffer {
+export function wrapCheckpoint(payload: Uint8Array, configHash: string): Buffer {
   const header = Buffer.alloc(HEADER_BYTES);
   MAGIC.copy(header, 0);
   header.writeUInt32LE(VERSION, 8);
@@ -69,7 +69,7 @@ export function encodeCheckpoint(payload: Uint8Array, configHash: string): Buffe
 }
 
 /** Verifies and unwraps a checkpoint file's bytes; errors say what is wrong with which file. */
-export function decodeCheckpoint(bytes: Buffer, file: string): { payload: Buffer; configHash: string } {
+export function unwrapCheckpoint(bytes: Buffer, file: string): { payload: Buffer; configHash: string } {
   if (bytes.length < HEADER_BYTES || !bytes.subarray(0, 8).equals(MAGIC)) {
     throw new Error(`${file}: not a divd checkpoint (bad magic or truncated header)`);
   }
@@ -133,7 +133,7 @@ export class CheckpointDir {
 
   save(step: number, payload: Uint8Array, valLoss?: number): CheckpointEntry {
     const file = path.join(this.dir, fileName(step));
-    writeFileDurable(file, encodeCheckpoint(payload, this.options.configHash));
+    writeFileDurable(file, wrapCheckpoint(payload, this.options.configHash));
     if (valLoss !== undefined) {
       const index = this.readIndex();
       index[String(step)] = valLoss;
@@ -151,7 +151,7 @@ export class CheckpointDir {
     for (const entry of this.list().reverse()) {
       let decoded: { payload: Buffer; configHash: string };
       try {
-        decoded = decodeCheckpoint(fs.readFileSync(entry.file), entry.file);
+        decoded = unwrapCheckpoint(fs.readFileSync(entry.file), entry.file);
       } catch (e) {
         warn(`skipping ${(e as Error).message}`);
         continue;

@@ -1,0 +1,12 @@
+/**
+ * The diffusion core: schedules, the forward process and training objective, and interchangeable
+ * samplers (DDPM ancestral, DDIM) with a diffusers-style scheduler API.
+ */
+export { DEFAULT_DIFFUSION_CONFIG, DEFAULT_SAMPLE_CONFIG, resolveDiffusionConfig, resolveSampleConfig } from './config.ts';
+export type { DiffusionConfig, SampleConfig, ScheduleKind, PredictionKind, SamplerKind } from './config.ts';
+export { makeSchedule, linearBetas, cosineBetas, scheduleFromBetas, alphaBar, posterior } from './schedule.ts';
+export type { NoiseSchedule, Posterior } from './schedule.ts';
+export { qSample, predictionTarget, splitPrediction, mseLoss } from './process.ts';
+export { randn, randn4d } from './noise.ts';
+export { Scheduler, DDPMScheduler, DDIMScheduler, createScheduler } from './schedulers.ts';
+export type { StepOptions, StepResult, SchedulerOptions } from './schedulers.ts';
