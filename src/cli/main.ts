@@ -6,11 +6,20 @@ import { Command, CommanderError, Option } from 'commander';
 import { isUsageError, UsageError } from '../errors.ts';
 import { shutdownBackend, BACKEND_NAMES } from '../backend/index.ts';
 import { formatDoctor, runDoctor } from './doctor.ts';
+import { modelSummary, renderModelSummary } from './model.ts';
 
 function parseThreads(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`--threads must be a positive integer, got ${JSON.stringify(value)}`);
   return n;
+}
+
+function parseThreadsLike(flag: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} must be a positive integer, got ${JSON.stringify(value)}`);
+    return n;
+  };
 }
 
 function backendOptions(cmd: Command): Command {
@@ -41,6 +50,20 @@ export function buildProgram(): Command {
     process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatDoctor(report)}\n`);
     if (!report.ok) process.exitCode = 1;
   });
+
+  const model = program.command('model').description('inspect the DIVD model a config describes');
+  model
+    .command('summary')
+    .description('layers, parameter count and FLOPs per training and sampling step for an input size')
+    .argument('[config]', 'JSON file with a "model" (or "base.model") object; defaults when omitted')
+    .option('--size <n|HxW>', 'frame size', '144')
+    .option('--frames <n>', 'frames per window (overrides model.frames)', parseThreadsLike('--frames'))
+    .option('--sequences <n>', 'sequences per batch', parseThreadsLike('--sequences'), 1)
+    .option('--json', 'print one JSON object instead of text')
+    .action(async (file: string | undefined, opts: { size: string; frames?: number; sequences: number; json?: boolean }) => {
+      const summary = await modelSummary(file, opts);
+      process.stdout.write(`${renderModelSummary(summary, opts.json ?? false)}\n`);
+    });
 
   return program;
 }
