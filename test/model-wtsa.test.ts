@@ -22,7 +22,8 @@ function naiveAttention(p: AttentionParams, x: tf.Tensor4D, frames: number): Flo
     h = tf.add(h, peImages);
   }
   const hd = h.dataSync();
-  const proj = (w: Float32Array, b: Float32Array) => {
+  const proj = (w: Float32Array, bias: Float32Array | null) => {
+    const b = bias ?? new Float32Array(c);
     const out = new Float32Array(n * hgt * wid * c);
     for (let i = 0; i < n * hgt * wid; i++)
       for (let o = 0; o < c; o++) {
@@ -32,12 +33,12 @@ function naiveAttention(p: AttentionParams, x: tf.Tensor4D, frames: number): Flo
       }
     return out;
   };
-  const q = proj(val(p.q.w)!, val(p.q.b)!);
-  const k = proj(val(p.k.w)!, val(p.k.b)!);
-  const v = proj(val(p.v.w)!, val(p.v.b)!);
+  const q = proj(val(p.q.w)!, val(p.q.b));
+  const k = proj(val(p.k.w)!, val(p.k.b));
+  const v = proj(val(p.v.w)!, val(p.v.b));
   const table = val(p.relTable);
   const wo = val(p.out.w)!;
-  const bo = val(p.out.b)!;
+  const bo = val(p.out.b) ?? new Float32Array(c);
   const xd = x.dataSync();
   const m = p.window;
   const heads = p.heads;

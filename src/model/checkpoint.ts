@@ -80,7 +80,13 @@ export function decodeCheckpoint(bytes: Uint8Array, source = '<buffer>'): Checkp
   }
   const meta = (header.__metadata__ ?? {}) as Record<string, string>;
   if (meta.format !== 'divd' || typeof meta.config !== 'string') bad(source, 'no divd metadata (format, config) in the header');
-  const config = resolveModelConfig(JSON.parse(meta.config), `checkpoint ${source}: config`);
+  let storedConfig: unknown;
+  try {
+    storedConfig = JSON.parse(meta.config);
+  } catch (e) {
+    bad(source, `model config in the metadata is not JSON (${(e as Error).message})`);
+  }
+  const config = resolveModelConfig(storedConfig, `checkpoint ${source}: config`);
   const step = Number(meta.step);
   if (!Number.isInteger(step) || step < 0) bad(source, `step ${JSON.stringify(meta.step)} is not a non-negative integer`);
   const dataStart = 8 + n;
