@@ -30,6 +30,8 @@ export interface Checkpoint {
 }
 
 const RESERVED = ['format', 'config', 'step'];
+/** The file is little-endian; on such hosts (all current ones) tensor bytes are copied wholesale. */
+const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const sizeOf = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
 export function encodeCheckpoint(ck: Checkpoint): Uint8Array {
@@ -57,8 +59,12 @@ export function encodeCheckpoint(ck: Checkpoint): Uint8Array {
   let at = 8 + headerBytes.length;
   for (const name of names) {
     const { data } = ck.tensors.get(name)!;
-    // Copy through a DataView so the file is little-endian whatever the host.
-    for (let i = 0; i < data.length; i++, at += 4) view.setFloat32(at, data[i]!, true);
+    if (LITTLE_ENDIAN_HOST) {
+      out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), at);
+      at += data.byteLength;
+    } else {
+      for (let i = 0; i < data.length; i++, at += 4) view.setFloat32(at, data[i]!, true);
+    }
   }
   return out;
 }
@@ -100,7 +106,11 @@ export function decodeCheckpoint(bytes: Uint8Array, source = '<buffer>'): Checkp
       bad(source, `tensor ${name} [${shape}] has data offsets [${begin}, ${end}] that do not fit its shape or the file`);
     }
     const data = new Float32Array(sizeOf(shape));
-    for (let i = 0; i < data.length; i++) data[i] = view.getFloat32(dataStart + begin + i * 4, true);
+    if (LITTLE_ENDIAN_HOST) {
+      new Uint8Array(data.buffer).set(bytes.subarray(dataStart + begin, dataStart + end));
+    } else {
+      for (let i = 0; i < data.length; i++) data[i] = view.getFloat32(dataStart + begin + i * 4, true);
+    }
     tensors.set(name, { shape: [...shape], data });
   }
   const metadata: Record<string, string> = {};
