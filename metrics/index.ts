@@ -16,8 +16,6 @@ export { imagesToBatch } from './nets/images.ts';
 export type { RgbImage } from './nets/images.ts';
 export { loadFidInception, fidInceptionFromStateDict, FID_FEATURE_DIMS } from './nets/inception.ts';
 export type { FidInception, FidInceptionOptions, LoadFidInceptionOptions } from './nets/inception.ts';
-export { KNOWN_WEIGHTS, weightsDir, weightsPresence } from './weights/registry.ts';
-export type { WeightsFile, WeightsPresence } from './weights/registry.ts';
 
 // Full-reference frame metrics (pure functions over HWC frames).
 export { psnr, meanSquaredError } from './psnr.ts';

@@ -15,6 +15,7 @@ import {
   randn4d,
   resolveDiffusionConfig,
   resolveSampleConfig,
+  runSampler,
   scheduleFromBetas,
   splitPrediction,
   type PredictionKind,
@@ -194,6 +195,35 @@ describe('samplers', () => {
     assert.equal(maxAbsDiff(noise(5), noise(5)), 0);
     assert.ok(maxAbsDiff(noise(5), noise(6)) > 0.1);
     assert.equal(createScheduler(resolveDiffusionConfig({ timesteps: 30 }), resolveSampleConfig({ sampler: 'ddpm' })).timesteps.length, 30);
+  });
+});
+
+describe('sampling loop', () => {
+  before(() => useBackend('wasm'));
+
+  it('runSampler drives a scheduler from its seeded noise through every timestep', () => {
+    const schedule = makeSchedule(resolveDiffusionConfig({}));
+    const x0 = cleanFrames(12);
+    // The oracle knows x0 and answers with the ε that x_t implies.
+    const oracle = (xt: tf.Tensor4D, t: ArrayLike<number>) => {
+      const ab = alphaBar(schedule, t[0]!);
+      return tf.div(tf.sub(xt, tf.mul(x0, Math.sqrt(ab))), Math.sqrt(1 - ab)) as tf.Tensor4D;
+    };
+    const seen: number[] = [];
+    const ddim = new DDIMScheduler(schedule, { prediction: 'eps', seed: 4, clipSample: false });
+    ddim.setTimesteps(10);
+    const out = runSampler(ddim, oracle, SHAPE, { onStep: (i, n) => seen.push(i, n) });
+    assert.ok(maxAbsDiff(out, x0) < 1e-4);
+    assert.deepEqual(seen.filter((_, i) => i % 2 === 0), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+
+    // A stochastic sampler with an imperfect denoiser: same seed, same frames; another seed, others.
+    const blunt = (xt: tf.Tensor4D) => tf.mul(xt, 0.5) as tf.Tensor4D;
+    const ddpm = (seed: number) => {
+      const s = new DDPMScheduler(makeSchedule(resolveDiffusionConfig({ timesteps: 20 })), { prediction: 'eps', seed });
+      return runSampler(s, blunt, SHAPE);
+    };
+    assert.equal(maxAbsDiff(ddpm(1), ddpm(1)), 0);
+    assert.ok(maxAbsDiff(ddpm(1), ddpm(2)) > 1e-2);
   });
 });
 

@@ -111,10 +111,43 @@ describe('DIVD UNet', () => {
     const { grads } = tf.variableGrads(() => tf.sum(tf.mul(predict(model, x, b, T, { dropoutSeed: 3 }), r)) as tf.Scalar);
     const names = model.params.names();
     assert.equal(Object.keys(grads).length, names.length);
-    const zero = model.params.variables().filter((v) => maxAbs(grads[v.name]!) === 0).map((v) => names[model.params.variables().indexOf(v)]);
-    assert.deepEqual(zero, []);
+    const sizes = model.params.variables().map((v) => maxAbs(grads[v.name]!));
+    // Float round-off leaves ~1e-7 on a parameter the loss cannot see (e.g. a key bias); real gradients are far larger.
+    const vanishing = names.filter((_, i) => sizes[i]! < 1e-4);
+    assert.deepEqual(vanishing, []);
     assert.ok(names.some((n) => n.endsWith('.relTable')) && names.some((n) => n.endsWith('.framePE')));
     disposeModel(model);
+  });
+
+  it('gives the same prediction and gradients on wasm and on tf\'s cpu backend', async () => {
+    const model = tinyModel();
+    perturb(model, 18);
+    const run = () => {
+      const x = randomImages(SHAPE, 19);
+      const b = randomImages(SHAPE, 20);
+      const y = predict(model, x, b, T);
+      const { grads } = tf.variableGrads(() => tf.mean(tf.square(predict(model, x, b, T))) as tf.Scalar);
+      const g = model.params.variables().map((v) => grads[v.name]!.dataSync().slice());
+      return { y: y.dataSync().slice(), g };
+    };
+    const onWasm = run();
+    await useBackend('cpu');
+    try {
+      const onCpu = run();
+      const rel = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+        let d = 0;
+        let m = 0;
+        for (let i = 0; i < a.length; i++) (d = Math.max(d, Math.abs(a[i]! - b[i]!))), (m = Math.max(m, Math.abs(b[i]!)));
+        return d / m;
+      };
+      assert.ok(rel(onWasm.y, onCpu.y) < 1e-4, `prediction differs by ${rel(onWasm.y, onCpu.y)}`);
+      const errs = onWasm.g.map((g, i) => rel(g, onCpu.g[i]!));
+      const worst = Math.max(...errs);
+      assert.ok(worst < 1e-3, `a gradient differs by ${worst} (relative to its largest entry)`);
+    } finally {
+      await useBackend('wasm');
+      disposeModel(model);
+    }
   });
 
   it('rejects inputs the UNet cannot take, naming the problem', () => {

@@ -10,11 +10,20 @@ import { runPlanCommand } from './plan.ts';
 import { runSync } from './sync.ts';
 import { buildDataCommand } from './data.ts';
 import { reportCommand } from './report.ts';
+import { modelSummary, renderModelSummary } from './model.ts';
 
 function parseThreads(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`--threads must be a positive integer, got ${JSON.stringify(value)}`);
   return n;
+}
+
+function parseThreadsLike(flag: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} must be a positive integer, got ${JSON.stringify(value)}`);
+    return n;
+  };
 }
 
 function backendOptions(cmd: Command): Command {
@@ -63,6 +72,7 @@ export function buildProgram(): Command {
     .action(async (runsDir: string, opts: { trackingUri?: string; json?: boolean }) => {
       process.exitCode = await runSync(runsDir, opts);
     });
+
   program.addCommand(buildDataCommand());
 
   program
@@ -74,6 +84,20 @@ export function buildProgram(): Command {
     .option('--json', 'print one JSON object instead of text')
     .action(async (target: string, opts: { out?: string; json?: boolean; published?: string }) => {
       await reportCommand(target, opts);
+    });
+
+  const model = program.command('model').description('inspect the DIVD model a config describes');
+  model
+    .command('summary')
+    .description('layers, parameter count and FLOPs per training and sampling step for an input size')
+    .argument('[config]', 'JSON file with a "model" (or "base.model") object; defaults when omitted')
+    .option('--size <n|HxW>', 'frame size', '144')
+    .option('--frames <n>', 'frames per window (overrides model.frames)', parseThreadsLike('--frames'))
+    .option('--sequences <n>', 'sequences per batch', parseThreadsLike('--sequences'), 1)
+    .option('--json', 'print one JSON object instead of text')
+    .action(async (file: string | undefined, opts: { size: string; frames?: number; sequences: number; json?: boolean }) => {
+      const summary = await modelSummary(file, opts);
+      process.stdout.write(`${renderModelSummary(summary, opts.json ?? false)}\n`);
     });
 
   return program;

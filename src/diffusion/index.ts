@@ -6,7 +6,10 @@ export { DEFAULT_DIFFUSION_CONFIG, DEFAULT_SAMPLE_CONFIG, resolveDiffusionConfig
 export type { DiffusionConfig, SampleConfig, ScheduleKind, PredictionKind, SamplerKind } from './config.ts';
 export { makeSchedule, linearBetas, cosineBetas, scheduleFromBetas, alphaBar, posterior } from './schedule.ts';
 export type { NoiseSchedule, Posterior } from './schedule.ts';
-export { qSample, predictionTarget, splitPrediction, mseLoss } from './process.ts';
+export { qSample, predictionTarget, splitPrediction, mseLoss, denoisingLoss } from './process.ts';
+export type { Denoiser } from './process.ts';
+export { runSampler } from './sample-loop.ts';
+export type { SampleLoopOptions } from './sample-loop.ts';
 export { randn, randn4d } from './noise.ts';
 export { Scheduler, DDPMScheduler, DDIMScheduler, createScheduler } from './schedulers.ts';
 export type { StepOptions, StepResult, SchedulerOptions } from './schedulers.ts';

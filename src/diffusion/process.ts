@@ -66,3 +66,22 @@ export function splitPrediction(
 export function mseLoss(pred: tf.Tensor, target: tf.Tensor): tf.Scalar {
   return tf.mean(tf.squaredDifference(pred, target));
 }
+
+/** A denoiser as the diffusion code sees a model: (x_t, per-image timesteps) → prediction. */
+export type Denoiser = (xt: tf.Tensor4D, t: ArrayLike<number>) => tf.Tensor4D;
+
+/**
+ * The training loss for one batch: noise x0 to x_t at the given timesteps, ask the denoiser, and
+ * regress its output onto the target of the prediction kind (MSE). Call inside tf.variableGrads.
+ */
+export function denoisingLoss(
+  s: NoiseSchedule,
+  kind: PredictionKind,
+  denoise: Denoiser,
+  x0: tf.Tensor4D,
+  noise: tf.Tensor4D,
+  t: ArrayLike<number>,
+): tf.Scalar {
+  const xt = qSample(s, x0, noise, t);
+  return mseLoss(denoise(xt, t), predictionTarget(s, kind, x0, noise, t));
+}

@@ -30,6 +30,8 @@ export interface Checkpoint {
 }
 
 const RESERVED = ['format', 'config', 'step'];
+/** The file is little-endian; on such hosts (all current ones) tensor bytes are copied wholesale. */
+const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const sizeOf = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
 export function encodeCheckpoint(ck: Checkpoint): Uint8Array {
@@ -57,8 +59,12 @@ export function encodeCheckpoint(ck: Checkpoint): Uint8Array {
   let at = 8 + headerBytes.length;
   for (const name of names) {
     const { data } = ck.tensors.get(name)!;
-    // Copy through a DataView so the file is little-endian whatever the host.
-    for (let i = 0; i < data.length; i++, at += 4) view.setFloat32(at, data[i]!, true);
+    if (LITTLE_ENDIAN_HOST) {
+      out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), at);
+      at += data.byteLength;
+    } else {
+      for (let i = 0; i < data.length; i++, at += 4) view.setFloat32(at, data[i]!, true);
+    }
   }
   return out;
 }
@@ -80,7 +86,13 @@ export function decodeCheckpoint(bytes: Uint8Array, source = '<buffer>'): Checkp
   }
   const meta = (header.__metadata__ ?? {}) as Record<string, string>;
   if (meta.format !== 'divd' || typeof meta.config !== 'string') bad(source, 'no divd metadata (format, config) in the header');
-  const config = resolveModelConfig(JSON.parse(meta.config), `checkpoint ${source}: config`);
+  let storedConfig: unknown;
+  try {
+    storedConfig = JSON.parse(meta.config);
+  } catch (e) {
+    bad(source, `model config in the metadata is not JSON (${(e as Error).message})`);
+  }
+  const config = resolveModelConfig(storedConfig, `checkpoint ${source}: config`);
   const step = Number(meta.step);
   if (!Number.isInteger(step) || step < 0) bad(source, `step ${JSON.stringify(meta.step)} is not a non-negative integer`);
   const dataStart = 8 + n;
@@ -94,7 +106,11 @@ export function decodeCheckpoint(bytes: Uint8Array, source = '<buffer>'): Checkp
       bad(source, `tensor ${name} [${shape}] has data offsets [${begin}, ${end}] that do not fit its shape or the file`);
     }
     const data = new Float32Array(sizeOf(shape));
-    for (let i = 0; i < data.length; i++) data[i] = view.getFloat32(dataStart + begin + i * 4, true);
+    if (LITTLE_ENDIAN_HOST) {
+      new Uint8Array(data.buffer).set(bytes.subarray(dataStart + begin, dataStart + end));
+    } else {
+      for (let i = 0; i < data.length; i++) data[i] = view.getFloat32(dataStart + begin + i * 4, true);
+    }
     tensors.set(name, { shape: [...shape], data });
   }
   const metadata: Record<string, string> = {};

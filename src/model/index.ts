@@ -21,3 +21,5 @@ export {
   modelFromCheckpoint,
 } from './checkpoint.ts';
 export type { Checkpoint, StoredTensor } from './checkpoint.ts';
+export { summarizeModel, formatSummary } from './summary.ts';
+export type { ModelSummary, LayerSummary, SummaryInput } from './summary.ts';

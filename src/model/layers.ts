@@ -13,7 +13,7 @@ export interface ConvParams {
 
 export interface DenseParams {
   w: tf.Variable; // [Ci, Co]
-  b: tf.Variable; // [Co]
+  b: tf.Variable | null; // [Co]
 }
 
 export interface NormParams {
@@ -30,10 +30,10 @@ export function createConv(scope: ParamScope, k: number, cin: number, cout: numb
   };
 }
 
-export function createDense(scope: ParamScope, cin: number, cout: number, zero = false): DenseParams {
+export function createDense(scope: ParamScope, cin: number, cout: number, opts: { zero?: boolean; bias?: boolean } = {}): DenseParams {
   return {
-    w: scope.get('w', [cin, cout], zero ? { kind: 'zeros' } : { kind: 'torchDefault' }),
-    b: scope.get('b', [cout], { kind: 'zeros' }),
+    w: scope.get('w', [cin, cout], opts.zero ? { kind: 'zeros' } : { kind: 'torchDefault' }),
+    b: opts.bias === false ? null : scope.get('b', [cout], { kind: 'zeros' }),
   };
 }
 
@@ -51,7 +51,7 @@ export function applyConv(p: ConvParams, x: tf.Tensor4D, stride: 1 | 2 = 1): tf.
 
 /** x: [..., Ci] → [..., Co]. */
 export function applyDense<T extends tf.Tensor>(p: DenseParams, x: T): T {
-  return linear(x, p.w as tf.Tensor2D, p.b as tf.Tensor1D);
+  return linear(x, p.w as tf.Tensor2D, (p.b ?? undefined) as tf.Tensor1D | undefined);
 }
 
 export function applyNorm(p: NormParams, x: tf.Tensor4D): tf.Tensor4D {

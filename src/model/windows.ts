@@ -97,6 +97,18 @@ export const MASKED = -1e9;
  */
 export function windowKeyMask(g: WindowGeometry): Float32Array | null {
   if (!padded(g)) return null;
+  const key = `${g.seqs},${g.frames},${g.height},${g.width},${g.window}`;
+  const hit = maskCache.get(key);
+  if (hit) return hit;
+  const mask = buildKeyMask(g);
+  maskCache.set(key, mask);
+  return mask;
+}
+
+// Masks depend only on the geometry; a training run sees a handful, so they are built once each.
+const maskCache = new Map<string, Float32Array>();
+
+function buildKeyMask(g: WindowGeometry): Float32Array {
   const { seqs, frames, window: m, rows, cols } = g;
   const t = frames * m * m;
   const perSeq = new Float32Array(rows * cols * t);

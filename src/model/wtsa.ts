@@ -41,9 +41,10 @@ export function createAttention(scope: ParamScope, channels: number, window: num
     heads,
     norm: createNorm(scope.scope('norm'), channels, c.groups),
     q: createDense(scope.scope('q'), channels, channels),
-    k: createDense(scope.scope('k'), channels, channels),
+    // No key bias: it adds q·b to every logit of a row, which softmax cancels, so it could never learn.
+    k: createDense(scope.scope('k'), channels, channels, { bias: false }),
     v: createDense(scope.scope('v'), channels, channels),
-    out: createDense(scope.scope('out'), channels, channels, true),
+    out: createDense(scope.scope('out'), channels, channels, { zero: true }),
     // Small random start (ViT/Swin use trunc-normal 0.02) so frames are distinguishable from step one.
     framePE: c.mrpe.framePE ? scope.get('framePE', [c.frames, channels], { kind: 'normal', std: 0.02 }) : null,
     relTable:
