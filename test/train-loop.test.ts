@@ -26,11 +26,11 @@ function trainer(model: DivdModel, dir: string, config: TrainConfig, source = ne
 
 class Stop extends Error {}
 
-test('a run stopped after a checkpoint and resumed ends with bit-identical weights, EMA and optimizer state', () => {
+test('a run stopped after a checkpoint and resumed ends with bit-identical weights, EMA and optimizer state', async () => {
   const config = tinyTrainConfig();
   const straightModel = tinyModel(1);
   const straight = trainer(straightModel, tempDir(), config);
-  straight.run();
+  await straight.run();
   const want = weights(straightModel);
   const wantEma = straight.emaWeights();
 
@@ -41,27 +41,27 @@ test('a run stopped after a checkpoint and resumed ends with bit-identical weigh
       if (step === 4) throw new Stop();
     },
   });
-  assert.throws(() => first.run(), Stop);
+  await assert.rejects(() => first.run(), Stop);
   first.dispose();
   disposeModel(firstModel);
 
   const resumedModel = tinyModel(12345); // different initialisation: everything must come from the checkpoint
   const resumed = trainer(resumedModel, dir, config, new ArraySource(555));
   assert.equal(resumed.resume(), 4);
-  assert.equal(resumed.run(), 6);
+  assert.equal(await resumed.run(), 6);
   for (const [name, w] of want) assert.deepEqual(weights(resumedModel).get(name), w, `weights ${name}`);
   for (const [name, w] of wantEma) assert.deepEqual(resumed.emaWeights().get(name), w, `ema ${name}`);
   for (const t of [straight, resumed]) t.dispose();
   for (const m of [straightModel, resumedModel]) disposeModel(m);
 });
 
-test('a NaN loss stops training naming the step and restores the last good checkpoint', () => {
+test('a NaN loss stops training naming the step and restores the last good checkpoint', async () => {
   const dir = tempDir();
   const model = tinyModel(2);
   const source = new ArraySource(9);
   source.poisonAt = 5; // the 5th batch is step 5 (accumulate 1)
   const t = trainer(model, dir, tinyTrainConfig({ steps: 8 }), source);
-  assert.throws(
+  await assert.rejects(
     () => t.run(),
     (e: unknown) => e instanceof TrainingDiverged && e.step === 5 && /step 5: the loss is not finite; weights restored to the checkpoint of step 4/.test(e.message),
   );
@@ -75,15 +75,15 @@ test('a NaN loss stops training naming the step and restores the last good check
   for (const m of [model, freshModel]) disposeModel(m);
 });
 
-test('gradient accumulation of k micro-batches gives the update of one batch k times larger', () => {
+test('gradient accumulation of k micro-batches gives the update of one batch k times larger', async () => {
   // Same data order and the same per-window t and noise; only the summation order differs. A large Adam ε
   // makes the update scale with the gradient, so a sum in place of the mean would show.
   const a = tinyModel(4);
   const b = tinyModel(4);
   const ta = trainer(a, tempDir(), tinyTrainConfig({ steps: 2, batch: 1, accumulate: 2, gradClip: 0, eps: 1, lr: 0.1 }));
   const tb = trainer(b, tempDir(), tinyTrainConfig({ steps: 2, batch: 2, accumulate: 1, gradClip: 0, eps: 1, lr: 0.1 }));
-  ta.run();
-  tb.run();
+  await ta.run();
+  await tb.run();
   const before = weights(tinyModel(4));
   const wa = weights(a);
   const wb = weights(b);
@@ -103,13 +103,13 @@ test('gradient accumulation of k micro-batches gives the update of one batch k t
   for (const m of [a, b]) disposeModel(m);
 });
 
-test('memory stays flat across training steps (no tensor leaks)', () => {
+test('memory stays flat across training steps (no tensor leaks)', async () => {
   const model = tinyModel(5);
   const counts: number[] = [];
   const t = trainer(model, tempDir(), tinyTrainConfig({ steps: 8, validateEvery: 2, checkpointEvery: 3 }), new ArraySource(9), {
     onStep: () => counts.push(tf.memory().numTensors),
   });
-  t.run();
+  await t.run();
   assert.equal(counts.length, 8);
   assert.deepEqual(new Set(counts.slice(2)).size, 1, `tensor counts per step: ${counts.join(' ')}`);
   t.dispose();
@@ -123,7 +123,7 @@ test('a training checkpoint is a model file: its EMA group loads into a fresh mo
   const dir = tempDir();
   const model = tinyModel(6);
   const t = trainer(model, dir, tinyTrainConfig({ steps: 2, checkpointEvery: 2 }));
-  t.run();
+  await t.run();
   const file = new CheckpointDir(dir, { keepLast: 2, configHash: 'tiny' }).list().at(-1)!.file;
   const ck = decodeCheckpoint(unwrapCheckpoint(readFileSync(file), file).payload, file);
   assert.equal(ck.step, 2);

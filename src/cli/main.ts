@@ -10,6 +10,7 @@ import { runPlanCommand } from './plan.ts';
 import { runSync } from './sync.ts';
 import { buildDataCommand } from './data.ts';
 import { reportCommand } from './report.ts';
+import { evalCommand, runCommand, trialCommand } from './run.ts';
 import { modelSummary, renderModelSummary } from './model.ts';
 
 function parseThreads(value: string): number {
@@ -22,6 +23,14 @@ function parseThreadsLike(flag: string): (value: string) => number {
   return (value) => {
     const n = Number(value);
     if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} must be a positive integer, got ${JSON.stringify(value)}`);
+    return n;
+  };
+}
+
+function parseNonNegative(flag: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0) throw new UsageError(`${flag} must be a non-negative integer, got ${JSON.stringify(value)}`);
     return n;
   };
 }
@@ -53,6 +62,56 @@ export function buildProgram(): Command {
     const report = await runDoctor({ backend: opts.backend, threads: opts.threads });
     process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatDoctor(report)}\n`);
     if (!report.ok) process.exitCode = 1;
+  });
+
+  backendOptions(
+    program
+      .command('run')
+      .description(
+        'run an experiment spec: plan its trials, train, sample and evaluate every pending one (finished\n' +
+          'trials are cached by id; interrupted ones resume from their last checkpoint), log to MLflow, write the report',
+      )
+      .argument('<spec>', 'experiment spec (YAML), e.g. experiments/smoke.yaml')
+      .option('--runs <dir>', 'runs directory (run directories are <runs>/<experiment>/<trial id>/)', 'runs')
+      .option('--only <trial...>', 'run only these trials (label, id or id prefix, as `divd plan` shows them)')
+      .option('--no-report', 'skip writing the report at the end')
+      .option('--report-dir <dir>', 'report folder (default: reports/<experiment>/)')
+      .option('--json', 'print one JSON object (trial outcomes, report files) instead of text')
+      .option('--quiet', 'no progress output'),
+  ).action(async (spec: string, opts: { runs: string; only?: string[]; report: boolean; reportDir?: string; json?: boolean; quiet?: boolean; backend?: string; threads?: number }) => {
+    process.exitCode = await runCommand(spec, opts);
+  });
+
+  backendOptions(
+    program
+      .command('trial')
+      .description('run (or resume) one trial of a spec in its run directory — what launchers call')
+      .argument('<spec>', 'experiment spec (YAML)')
+      .requiredOption('--id <trial>', 'trial id (or a unique prefix or label)')
+      .option('--runs <dir>', 'runs directory', 'runs')
+      .option('--json', 'print one JSON object instead of text'),
+  ).action(async (spec: string, opts: { id: string; runs: string; json?: boolean; backend?: string; threads?: number }) => {
+    process.exitCode = await trialCommand(spec, opts);
+  });
+
+  backendOptions(
+    program
+      .command('eval')
+      .description(
+        'score any method\'s restored frames against ground truth: PSNR, SSIM, and LPIPS/FID/KID when their weights\n' +
+          'are present; frames pair by relative path (<seq>/<frame>, any image extension)',
+      )
+      .requiredOption('--pred <dir>', 'folder of restored frames')
+      .requiredOption('--gt <dir>', 'folder of ground-truth frames')
+      .option('--metrics <list>', 'comma-separated: psnr,ssim,lpips,fid,kid (default: all)')
+      .option('--crop-border <n>', 'pixels dropped at each border before PSNR/SSIM', parseNonNegative('--crop-border'))
+      .option('--y', 'PSNR/SSIM on the Y channel (BT.601) instead of RGB')
+      .option('--ssim <variant>', 'basicsr (default, the deblurring papers\' convention) or skimage-default')
+      .option('--lpips-net <net>', 'alex (default), vgg or squeeze')
+      .option('--out <file>', 'also write metrics.json here (atomic)')
+      .option('--json', 'print the metrics.json object instead of text'),
+  ).action(async (opts: { pred: string; gt: string; metrics?: string; cropBorder?: number; y?: boolean; ssim?: string; lpipsNet?: string; out?: string; json?: boolean; backend?: string; threads?: number }) => {
+    process.exitCode = await evalCommand(opts);
   });
 
   program

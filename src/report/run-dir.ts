@@ -61,8 +61,16 @@ function pickNumbers<K extends string>(obj: JsonObject, keys: readonly K[], wher
 }
 
 export function parseMetrics(obj: JsonObject, file: string, problems: string[]): TrialMetrics {
-  const overall: MetricValues = isObject(obj.overall) ? pickNumbers(obj.overall, METRIC_KEYS, `${file}: overall`, problems) : {};
-  if (obj.overall !== undefined && !isObject(obj.overall)) problems.push(`${file}: overall: expected an object`);
+  // The runner writes metrics-core's layout ({metrics: {psnr, …, kid: {mean, std}}}); `overall` with a flat
+  // kid/kidStd is accepted too (hand-written or older run directories).
+  const key = obj.overall !== undefined ? 'overall' : 'metrics';
+  let section = obj[key];
+  if (isObject(section) && isObject(section.kid)) {
+    const { kid, ...rest } = section;
+    section = { ...rest, kid: kid.mean ?? null, kidStd: kid.std ?? null };
+  }
+  const overall: MetricValues = isObject(section) ? pickNumbers(section, METRIC_KEYS, `${file}: ${key}`, problems) : {};
+  if (section !== undefined && !isObject(section)) problems.push(`${file}: ${key}: expected an object`);
   const sequences: Record<string, SequenceMetrics> = {};
   if (isObject(obj.sequences)) {
     for (const [seq, m] of Object.entries(obj.sequences)) {

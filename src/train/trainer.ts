@@ -20,7 +20,7 @@ import { diffusionLoss, lossAndGrads, type Objective, type TrainBatch } from './
 /** Where training windows come from; its state must make the batch order resumable. */
 export interface BatchSource {
   /** The next `windows` windows as [windows·F, H, W, 3] frames in [−1, 1] (caller disposes). */
-  next(windows: number): TrainBatch;
+  next(windows: number): TrainBatch | Promise<TrainBatch>;
   /** JSON-serialisable position in the data order. */
   state(): unknown;
   restore(state: unknown): void;
@@ -117,13 +117,13 @@ export class Trainer {
   }
 
   /** Trains until `config.steps`; returns the final step. Throws TrainingDiverged on NaN/Inf. */
-  run(): number {
+  async run(): Promise<number> {
     const c = this.o.config;
     let t0 = performance.now();
     let stepsSinceLog = 0;
     while (this.stepDone < c.steps) {
       const step = this.stepDone + 1;
-      const { loss, grads } = this.accumulatedGradients();
+      const { loss, grads } = await this.accumulatedGradients();
       const clip = clipByGlobalNorm(grads, c.gradClip);
       if (!Number.isFinite(loss) || !clip.finite) {
         tf.dispose([...new Set([...grads.values(), ...clip.grads.values()])]);
@@ -181,12 +181,12 @@ export class Trainer {
     this.ema.dispose();
   }
 
-  private accumulatedGradients(): { loss: number; grads: Map<string, tf.Tensor> } {
+  private async accumulatedGradients(): Promise<{ loss: number; grads: Map<string, tf.Tensor> }> {
     const c = this.o.config;
     let sum: Map<string, tf.Tensor> | undefined;
     let lossSum = 0;
     for (let i = 0; i < c.accumulate; i++) {
-      const batch = this.o.source.next(c.batch);
+      const batch = await this.o.source.next(c.batch);
       const { loss, grads } = lossAndGrads(this.o.model, this.o.objective, batch, this.rng);
       tf.dispose([batch.sharp, batch.blurry]);
       lossSum += loss;

@@ -1,0 +1,106 @@
+/**
+ * `divd run`, `divd trial` and `divd eval`: thin layers over src/runner that set up the backend, print a
+ * summary (or one JSON object) and choose the exit code (0 all finished, 1 a trial failed, 2 bad input).
+ */
+import path from 'node:path';
+import { initBackend } from '../backend/index.ts';
+import { metricsJson } from '../../metrics/index.ts';
+import { DEFAULTS } from '../spec/index.ts';
+import { loadSpec, selectTrials } from '../spec/index.ts';
+import type { EvalConfig, MetricName } from '../spec/types.ts';
+import { executeTrials, evaluatePairs, pairFolders, runSpec, type TrialOutcome } from '../runner/index.ts';
+import { writeJsonAtomic } from '../runner/run-dir.ts';
+import { UsageError } from '../errors.ts';
+
+export interface BackendFlags {
+  backend?: string;
+  threads?: number;
+}
+
+async function startBackend(flags: BackendFlags, quiet = false): Promise<void> {
+  const info = await initBackend({ requested: flags.backend, threads: flags.threads });
+  if (!quiet) process.stderr.write(`backend ${info.name}${info.name === 'wasm' ? ` (${info.threads} threads, SIMD ${info.simd ? 'on' : 'off'})` : ''}\n`);
+}
+
+function summary(outcomes: TrialOutcome[]): string {
+  return outcomes.map((o) => `  ${o.state.padEnd(6)} ${o.id}  ${o.label}${o.error ? `\n         ${o.error}` : ''}`).join('\n');
+}
+
+export interface RunFlags extends BackendFlags {
+  runs: string;
+  only?: string[];
+  report: boolean;
+  reportDir?: string;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+export async function runCommand(spec: string, flags: RunFlags): Promise<number> {
+  await startBackend(flags, flags.quiet || flags.json);
+  const result = await runSpec(spec, { runsDir: flags.runs, only: flags.only, report: flags.report, reportDir: flags.reportDir, quiet: flags.quiet || flags.json });
+  if (flags.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+  else {
+    process.stdout.write(`${result.experiment}: ${result.trials.length} trial(s)\n${summary(result.trials)}\n`);
+    if (result.report) process.stdout.write(`report: ${result.report.files.html}\n`);
+  }
+  return result.trials.some((t) => t.state === 'failed') ? 1 : 0;
+}
+
+export async function trialCommand(spec: string, flags: BackendFlags & { id: string; runs: string; json?: boolean }): Promise<number> {
+  const plan = loadSpec(spec);
+  const trials = selectTrials(plan, [flags.id]);
+  if (trials.length !== 1) throw new UsageError(`--id ${flags.id} matches ${trials.length} trials of ${spec}; give a full id (divd plan ${spec} lists them)`);
+  await startBackend(flags, flags.json);
+  const outcomes = await executeTrials(plan, trials, { runsDir: flags.runs, report: false, quiet: flags.json });
+  if (flags.json) process.stdout.write(`${JSON.stringify(outcomes[0])}\n`);
+  else process.stdout.write(`${summary(outcomes)}\n`);
+  return outcomes[0]!.state === 'failed' ? 1 : 0;
+}
+
+const METRIC_NAMES: readonly MetricName[] = ['psnr', 'ssim', 'lpips', 'fid', 'kid'];
+
+export interface EvalFlags extends BackendFlags {
+  pred: string;
+  gt: string;
+  metrics?: string;
+  cropBorder?: number;
+  y?: boolean;
+  ssim?: string;
+  lpipsNet?: string;
+  out?: string;
+  json?: boolean;
+}
+
+function evalConfig(flags: EvalFlags): EvalConfig {
+  const metrics = (flags.metrics ?? DEFAULTS.eval.metrics.join(',')).split(',').map((m) => m.trim()).filter(Boolean);
+  for (const m of metrics) if (!METRIC_NAMES.includes(m as MetricName)) throw new UsageError(`--metrics: unknown metric ${JSON.stringify(m)}; expected some of ${METRIC_NAMES.join(', ')}`);
+  const variant = flags.ssim ?? DEFAULTS.eval.ssim.variant;
+  if (variant !== 'basicsr' && variant !== 'skimage-default') throw new UsageError(`--ssim must be basicsr or skimage-default, got ${JSON.stringify(variant)}`);
+  const net = flags.lpipsNet ?? DEFAULTS.eval.lpips.net;
+  if (net !== 'alex' && net !== 'vgg' && net !== 'squeeze') throw new UsageError(`--lpips-net must be alex, vgg or squeeze, got ${JSON.stringify(net)}`);
+  return { ...DEFAULTS.eval, metrics: metrics as MetricName[], cropBorder: flags.cropBorder ?? DEFAULTS.eval.cropBorder, yChannel: flags.y ?? DEFAULTS.eval.yChannel, ssim: { variant }, lpips: { net } };
+}
+
+export async function evalCommand(flags: EvalFlags): Promise<number> {
+  const cfg = evalConfig(flags);
+  const pairs = pairFolders(flags.pred, flags.gt);
+  if (cfg.metrics.some((m) => m === 'lpips' || m === 'fid' || m === 'kid')) await startBackend(flags, true);
+  const report = await evaluatePairs(pairs, cfg, {
+    onFrame: (d, t) => {
+      if (!flags.json && process.stderr.isTTY) process.stderr.write(`\rscored ${d}/${t} frames`);
+    },
+  });
+  if (!flags.json && process.stderr.isTTY) process.stderr.write('\n');
+  const json = metricsJson(report);
+  if (flags.out) writeJsonAtomic(path.resolve(flags.out), json);
+  if (flags.json) {
+    process.stdout.write(`${JSON.stringify(json)}\n`);
+    return 0;
+  }
+  const lines = [`${report.count} frame pairs, ${Object.keys(report.sequences).length} sequence(s)`];
+  for (const [k, v] of Object.entries(report.metrics)) lines.push(`  ${k.padEnd(6)} ${typeof v === 'number' ? v.toFixed(4) : `${v.mean.toFixed(5)} ± ${v.std.toFixed(5)}`}`);
+  for (const [k, why] of Object.entries(report.unavailable)) lines.push(`  ${k.padEnd(6)} not computed: ${why}`);
+  for (const n of report.notes) lines.push(`  note: ${n}`);
+  process.stdout.write(`${lines.join('\n')}\n`);
+  return 0;
+}

@@ -1,0 +1,86 @@
+/**
+ * Restores whole test sequences with a trained model: non-overlapping windows of F frames (the last padded
+ * as the data config says, paper.md), each frame padded by edge replication to a size the UNet takes,
+ * sampled with the trial's scheduler (DDPM or DDIM), cropped back and written as PNG per frame.
+ * Every window has its own seed (sample.seed and the window index), so results do not depend on the order
+ * or the subset of sequences restored.
+ */
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { readImageFloat, testWindows, writePng, type FrameF32, type PaddingPolicy, type Sequence } from '../../datasets/index.ts';
+import { createScheduler, runSampler, type DiffusionConfig, type SampleConfig } from '../diffusion/index.ts';
+import { predict, type DivdModel } from '../model/index.ts';
+
+export interface RestoreOptions {
+  diffusion: DiffusionConfig;
+  sample: SampleConfig;
+  padding: PaddingPolicy;
+  /** samples/<seq>/<frame>.png go here. */
+  samplesDir: string;
+  /** When set, blurry inputs and ground truth of the first `referenceFrames` frames go to inputs/ and gt/ (for the report). */
+  referenceDir?: string;
+  referenceFrames?: number;
+  onWindow?(done: number, total: number): void;
+}
+
+/** The multiple H and W must have: 2^(levels−1) for the down-sampling convs. */
+function sizeMultiple(model: DivdModel): number {
+  return 2 ** (model.config.channelMults.length - 1);
+}
+
+/** [F, H, W, 3] in [−1, 1], padded at the bottom/right by edge replication to multiples of `k`. */
+function framesToTensor(frames: FrameF32[], k: number): tf.Tensor4D {
+  const { width, height } = frames[0]!;
+  const hp = Math.ceil(height / k) * k;
+  const wp = Math.ceil(width / k) * k;
+  return tf.tidy(() => {
+    const data = new Float32Array(frames.length * height * width * 3);
+    frames.forEach((f, i) => data.set(f.data, i * height * width * 3));
+    const x = tf.sub(tf.mul(tf.tensor4d(data, [frames.length, height, width, 3]), 2), 1) as tf.Tensor4D;
+    if (hp === height && wp === width) return x;
+    // Edge replication, as a concatenation of repeated last rows/columns (mirrorPad has no 'edge' mode).
+    const rows = hp > height ? tf.concat([x, tf.tile(tf.slice(x, [0, height - 1, 0, 0], [-1, 1, -1, -1]), [1, hp - height, 1, 1])], 1) : x;
+    return (wp > width ? tf.concat([rows, tf.tile(tf.slice(rows, [0, 0, width - 1, 0], [-1, -1, 1, -1]), [1, 1, wp - width, 1])], 2) : rows) as tf.Tensor4D;
+  });
+}
+
+function windowSeed(seed: number, index: number): number {
+  return (Math.imul(seed + 1, 0x9e3779b1) + index) >>> 0;
+}
+
+/** Restores every sequence; returns the number of frames written. */
+export async function restoreSequences(model: DivdModel, sequences: readonly Sequence[], o: RestoreOptions): Promise<number> {
+  const F = model.config.frames;
+  const k = sizeMultiple(model);
+  const plans = sequences.map((s) => testWindows(s.frames.length, F, o.padding));
+  const total = plans.reduce((a, p) => a + p.length, 0);
+  let done = 0;
+  let written = 0;
+  for (const [si, seq] of sequences.entries()) {
+    for (const win of plans[si]!) {
+      const blurry = await Promise.all(win.indices.map((i) => readImageFloat(seq.frames[i]!.blurry)));
+      const { width, height } = blurry[0]!;
+      const cond = framesToTensor(blurry, k);
+      const scheduler = createScheduler(o.diffusion, { ...o.sample, seed: windowSeed(o.sample.seed, done) });
+      const x = runSampler(scheduler, (xt, t) => predict(model, xt, cond, [t[0]!]), cond.shape as [number, number, number, number]);
+      const out = tf.tidy(() => tf.clipByValue(tf.div(tf.add(tf.slice(x, [0, 0, 0, 0], [-1, height, width, 3]), 1), 2), 0, 1));
+      const data = out.dataSync() as Float32Array;
+      tf.dispose([cond, x, out]);
+      for (let f = 0; f < win.valid; f++) {
+        const index = win.indices[f]!;
+        const pair = seq.frames[index]!;
+        const name = pair.name.replace(/\.[^.]+$/, '');
+        const frame = { width, height, data: data.slice(f * height * width * 3, (f + 1) * height * width * 3) };
+        await writePng(path.join(o.samplesDir, seq.name, `${name}.png`), frame);
+        written += 1;
+        if (o.referenceDir && index < (o.referenceFrames ?? 8)) {
+          await writePng(path.join(o.referenceDir, 'inputs', seq.name, `${name}.png`), blurry[f]!);
+          await writePng(path.join(o.referenceDir, 'gt', seq.name, `${name}.png`), await readImageFloat(pair.sharp));
+        }
+      }
+      done += 1;
+      o.onWindow?.(done, total);
+    }
+  }
+  return written;
+}

@@ -1,0 +1,64 @@
+/**
+ * One trial's run directory (design.md): config.json, trial.json, status.json, log.jsonl, checkpoints/,
+ * samples/, inputs/, gt/, metrics.json. JSON files are replaced atomically so a reader (divd plan, the
+ * report, a second process) never sees half a file; the log is append-only.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+
+export type Stage = 'pending' | 'training' | 'sampling' | 'evaluating' | 'done' | 'failed';
+
+export interface TrialStatus {
+  stage: Stage;
+  step?: number;
+  steps?: number;
+  error?: string;
+  startedAt?: string;
+  endedAt?: string;
+  updatedAt?: string;
+}
+
+export function writeJsonAtomic(file: string, value: unknown): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+  fs.writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`);
+  fs.renameSync(tmp, file);
+}
+
+export function readJson<T>(file: string): T | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new Error(`${file}: unreadable (${(e as Error).message})`);
+  }
+}
+
+export class RunDir {
+  constructor(readonly dir: string) {
+    fs.mkdirSync(dir, { recursive: true });
+  }
+
+  file(name: string): string {
+    return path.join(this.dir, name);
+  }
+
+  status(): TrialStatus | undefined {
+    return readJson<TrialStatus>(this.file('status.json'));
+  }
+
+  /** Merges `patch` into status.json (stage changes keep startedAt). */
+  setStatus(patch: TrialStatus): void {
+    const prev = this.status() ?? { stage: 'pending' as Stage };
+    writeJsonAtomic(this.file('status.json'), { ...prev, ...patch, updatedAt: new Date().toISOString() });
+  }
+
+  appendLog(record: Record<string, unknown>): void {
+    fs.appendFileSync(this.file('log.jsonl'), `${JSON.stringify({ ...record, time: Date.now() / 1000 })}\n`);
+  }
+
+  /** A finished trial: done with its metrics on disk. Cached trials are never run again. */
+  isDone(): boolean {
+    return this.status()?.stage === 'done' && fs.existsSync(this.file('metrics.json'));
+  }
+}
