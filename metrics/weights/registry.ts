@@ -1,7 +1,7 @@
 /**
  * The pretrained weights files divd's metrics use, where it looks for them, and whether they are there.
- * Nothing is downloaded at run time: users place the files (or run `divd weights fetch` on an online
- * machine, see README) in the weights directory, under the canonical file names below.
+ * Nothing is downloaded at run time: users place the files (downloaded on a machine with internet, see
+ * the README) in the weights directory, under the canonical file names below.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -118,8 +118,8 @@ export class WeightsMissingError extends UsageError {
   ) {
     super(
       `${weights.usedBy} needs ${weights.file}, not found at ${path}. ` +
-        `Put the file there (from ${weights.source}), run \`divd weights fetch\` on a machine with internet, ` +
-        `or point DIVD_WEIGHTS_DIR / --weights-dir at the folder that has it.`,
+        `Download it (${weights.source}) on a machine with internet and put it there, ` +
+        `or point DIVD_WEIGHTS_DIR at the folder that has it (divd doctor lists every weights file).`,
     );
     this.name = 'WeightsMissingError';
   }

@@ -20,7 +20,7 @@ export function createProgress(label: string, opts: { quiet?: boolean; stream?: 
   const out = opts.stream ?? process.stderr;
   const tty = Boolean(out.isTTY);
   let stageName = '';
-  let stageStart = Date.now();
+  const created = Date.now();
   let firstDone: { at: number; done: number } | null = null;
   let lastPlain = 0;
   let open = false;
@@ -35,7 +35,6 @@ export function createProgress(label: string, opts: { quiet?: boolean; stream?: 
     stage(name) {
       endLine();
       stageName = name;
-      stageStart = Date.now();
       firstDone = null;
       write(`[${label}] ${name}\n`);
     },
@@ -61,7 +60,7 @@ export function createProgress(label: string, opts: { quiet?: boolean; stream?: 
     },
     done() {
       endLine();
-      write(`[${label}] done in ${formatEta((Date.now() - stageStart) / 1000)}\n`);
+      write(`[${label}] done in ${formatEta((Date.now() - created) / 1000)}\n`);
     },
   };
 }
