@@ -1,0 +1,79 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { unwrapCheckpoint } from '../src/train/index.ts';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const SPEC = `
+name: resume
+base:
+  data: { source: synthetic, crop: 16, synthetic: { trainSequences: 2, testSequences: 1, frames: 4, height: 16, width: 16, seed: 5 } }
+  model: { frames: 4, baseChannels: 8, channelMults: [1, 2], resBlocks: 1, windows: [2, 1], headChannels: 8, groups: 4 }
+  diffusion: { timesteps: 100 }
+  sample: { sampler: ddim, steps: 2, eta: 0, seed: 0 }
+  train: { steps: 14, batch: 1, lr: 0.001, warmupSteps: 2, ema: 0.9, checkpointEvery: 3, keepLast: 2, validateEvery: 0 }
+  eval: { metrics: [psnr, ssim] }
+  tracking: { uri: none }
+  report: { enabled: false }
+`;
+
+function env(cwd: string) {
+  // One thread: XNNPACK splits work the same way every run, so results are bit-identical.
+  return { ...process.env, DIVD_DATA_CACHE: path.join(cwd, 'cache'), DIVD_THREADS: '1' };
+}
+
+function trialArgs(runs: string) {
+  return [path.join(root, 'src/cli/divd.mjs'), 'trial', 'spec.yaml', '--id', 'base', '--runs', runs, '--json'];
+}
+
+function lastPayload(runDir: string): Buffer {
+  const dir = path.join(runDir, 'checkpoints');
+  const last = fs.readdirSync(dir).filter((n) => n.endsWith('.ckpt')).sort().pop()!;
+  return unwrapCheckpoint(fs.readFileSync(path.join(dir, last)), last).payload;
+}
+
+test('a trial killed with SIGKILL mid-training and run again ends bit-identical to an uninterrupted one', async () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'divd-resume-'));
+  try {
+    fs.writeFileSync(path.join(tmp, 'spec.yaml'), SPEC);
+    const straight = spawnSync(process.execPath, trialArgs('straight'), { cwd: tmp, env: env(tmp), encoding: 'utf8', timeout: 300_000 });
+    assert.equal(straight.status, 0, straight.stderr);
+    const runDir = path.resolve(tmp, (JSON.parse(straight.stdout) as { runDir: string }).runDir);
+    const id = path.basename(runDir);
+
+    // Kill at steps that are not checkpoint steps (and one right after a checkpoint), then resume.
+    const killed = path.join(tmp, 'killed');
+    const status = path.join(tmp, 'killed', 'resume', id, 'status.json');
+    for (const killAt of [4, 8]) {
+      const child = spawn(process.execPath, trialArgs('killed'), { cwd: tmp, env: env(tmp), stdio: 'ignore' });
+      const exited = new Promise((r) => child.once('exit', r));
+      for (;;) {
+        await new Promise((r) => setTimeout(r, 20));
+        const s = fs.existsSync(status) ? (JSON.parse(fs.readFileSync(status, 'utf8')) as { step?: number }) : {};
+        if ((s.step ?? 0) >= killAt || child.exitCode !== null) break;
+      }
+      child.kill('SIGKILL');
+      await exited;
+      const s = JSON.parse(fs.readFileSync(status, 'utf8')) as { stage: string; step: number };
+      assert.equal(s.stage, 'training', `killed during training (step ${s.step})`);
+      assert.ok(s.step < 14);
+    }
+    const resumed = spawnSync(process.execPath, trialArgs('killed'), { cwd: tmp, env: env(tmp), encoding: 'utf8', timeout: 300_000 });
+    assert.equal(resumed.status, 0, resumed.stderr);
+    // It resumed rather than restarted: step 1 was trained once, and steps after a kill repeat only back to
+    // the last checkpoint (a multiple of 3).
+    const steps = fs.readFileSync(path.join(killed, 'resume', id, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { step: number }).step);
+    assert.equal(steps.filter((x) => x === 1).length, 1, `log steps: ${steps.join(' ')}`);
+    const restarts = steps.filter((x, i) => i > 0 && x <= steps[i - 1]!);
+    assert.ok(restarts.length >= 1 && restarts.every((x) => (x - 1) % 3 === 0), `log steps: ${steps.join(' ')}`);
+    assert.ok(lastPayload(path.join(killed, 'resume', id)).equals(lastPayload(runDir)), 'final checkpoints are byte-identical');
+    const metrics = (dir: string) => JSON.parse(fs.readFileSync(path.join(dir, 'metrics.json'), 'utf8')) as { frames: unknown[] };
+    assert.deepEqual(metrics(path.join(killed, 'resume', id)).frames, metrics(runDir).frames);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});
