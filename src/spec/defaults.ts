@@ -5,6 +5,8 @@
  * 10k warm-up steps, EMA 0.9999, batch 8 at 144²). Data defaults to the embedded synthetic source so
  * a spec with no `data` section runs anywhere. Specs override what they need; `resolve.ts` merges.
  */
+import { DEFAULT_DIFFUSION_CONFIG, DEFAULT_SAMPLE_CONFIG } from '../diffusion/config.ts';
+import { DEFAULT_MODEL_CONFIG } from '../model/config.ts';
 import type { TrialConfig } from './types.ts';
 
 export const DEFAULTS: TrialConfig = {
@@ -18,20 +20,10 @@ export const DEFAULTS: TrialConfig = {
     splits: { train: 'train', test: 'test' },
     synthetic: { trainSequences: 8, testSequences: 2, frames: 24, height: 144, width: 144, seed: 0 },
   },
-  model: {
-    frames: 4,
-    baseChannels: 64,
-    channelMults: [1, 2, 4, 8],
-    resBlocks: 2,
-    windows: [4, 3, 2, 1],
-    attention: 'wtsa',
-    headChannels: 32,
-    groups: 32,
-    dropout: 0,
-    mrpe: { framePE: true, relBias: true },
-  },
-  diffusion: { schedule: 'linear', timesteps: 1000, betaStart: 0.0001, betaEnd: 0.02, prediction: 'eps' },
-  sample: { sampler: 'ddim', steps: 50, eta: 0, seed: 0 },
+  // The model, diffusion and sampling defaults are the ones those folders define (one definition).
+  model: structuredClone(DEFAULT_MODEL_CONFIG),
+  diffusion: { ...DEFAULT_DIFFUSION_CONFIG },
+  sample: { ...DEFAULT_SAMPLE_CONFIG },
   train: {
     steps: 1_000_000,
     batch: 8,

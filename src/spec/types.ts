@@ -6,6 +6,9 @@
  * Model/diffusion/sample fields are the shapes agreed in CONFIG-SHAPES (camelCase everywhere).
  */
 
+import type { ModelConfig } from '../model/config.ts';
+import type { DiffusionConfig, SampleConfig } from '../diffusion/config.ts';
+
 export const DATA_SOURCES = ['synthetic', 'gopro', 'dvd', 'folders'] as const;
 export const GOPRO_VARIANTS = ['blur', 'blur_gamma'] as const;
 export const FRAME_PADDINGS = ['replicate', 'reflection', 'reflection_circle', 'circle'] as const;
@@ -49,33 +52,9 @@ export interface DataConfig {
   synthetic: SyntheticData;
 }
 
-export interface ModelConfig {
-  frames: number;
-  baseChannels: number;
-  channelMults: number[];
-  resBlocks: number;
-  windows: number[];
-  attention: (typeof ATTENTIONS)[number];
-  headChannels: number;
-  groups: number;
-  dropout: number;
-  mrpe: { framePE: boolean; relBias: boolean };
-}
-
-export interface DiffusionConfig {
-  schedule: (typeof NOISE_SCHEDULES)[number];
-  timesteps: number;
-  betaStart: number;
-  betaEnd: number;
-  prediction: (typeof PREDICTIONS)[number];
-}
-
-export interface SampleConfig {
-  sampler: (typeof SAMPLERS)[number];
-  steps: number;
-  eta: number;
-  seed: number;
-}
+// Model, diffusion and sampling configs are defined where they are used; the schema is checked against them.
+export type { ModelConfig } from '../model/config.ts';
+export type { DiffusionConfig, SampleConfig } from '../diffusion/config.ts';
 
 export interface TrainConfig {
   steps: number;
