@@ -106,11 +106,13 @@ describe('divd run (end to end on a tiny synthetic sweep)', () => {
     });
     const parent = runs[parents.indexOf(null)]!;
     assert.equal(parents.filter((p) => p === parent).length, 2, 'both trials are children of the sweep run');
+    assert.ok(fs.existsSync(path.join(expDir, parent, 'artifacts', 'report', 'index.html')), 'the report is an artifact of the sweep run');
     for (const r of runs.filter((x) => x !== parent)) {
       const loss = fs.readFileSync(path.join(expDir, r, 'metrics', 'loss'), 'utf8').trim().split('\n');
       assert.equal(loss.length, 4);
       assert.ok(fs.existsSync(path.join(expDir, r, 'metrics', 'test_psnr')));
       assert.ok(fs.existsSync(path.join(expDir, r, 'params', 'model.baseChannels')));
+      for (const a of ['metrics.json', 'config.json', 'samples/seq_002']) assert.ok(fs.existsSync(path.join(expDir, r, 'artifacts', a)), `artifact ${a}`);
       assert.match(fs.readFileSync(path.join(expDir, r, 'meta.yaml'), 'utf8'), /status: 3/); // FINISHED
     }
   });

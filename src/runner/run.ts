@@ -47,7 +47,13 @@ async function startParent(tracker: Tracker, plan: Plan, runsDir: string): Promi
   return tracker.startRun({ runName: plan.name, runDir: path.join(runsDir, plan.name), tags: { 'divd.spec': plan.file, 'divd.trials': String(plan.trials.length) } });
 }
 
-export async function executeTrials(plan: Plan, trials: Trial[], o: RunOptions): Promise<TrialOutcome[]> {
+/** Runs the trials in order; `finish` runs before the sweep's parent run ends (the report, logged with it). */
+export async function executeTrials(
+  plan: Plan,
+  trials: Trial[],
+  o: RunOptions,
+  finish?: (parent: TrackedRun | undefined) => Promise<void>,
+): Promise<TrialOutcome[]> {
   const tracker = createTracker(trackingOf(plan));
   const specDir = path.dirname(path.resolve(plan.file));
   const outcomes: TrialOutcome[] = [];
@@ -76,6 +82,7 @@ export async function executeTrials(plan: Plan, trials: Trial[], o: RunOptions):
         outcomes.push({ id: trial.id, label: trial.label, state: 'failed', error: (e as Error).message, runDir: dir.dir });
       }
     }
+    await finish?.(parent);
     await parent?.end(outcomes.some((x) => x.state === 'failed') ? 'FAILED' : 'FINISHED');
   } finally {
     await tracker.close();
@@ -86,10 +93,11 @@ export async function executeTrials(plan: Plan, trials: Trial[], o: RunOptions):
 export async function runSpec(specFile: string, o: RunOptions): Promise<RunResult> {
   const plan = loadSpec(specFile);
   const trials = o.only?.length ? selectTrials(plan, o.only) : plan.trials;
-  const outcomes = await executeTrials(plan, trials, o);
-  const result: RunResult = { experiment: plan.name, trials: outcomes };
-  if (o.report && plan.trials[0]!.config.report.enabled) {
-    result.report = await generateReport({ runsDir: path.join(o.runsDir, plan.name), outDir: o.reportDir });
-  }
-  return result;
+  let report: ReportResult | undefined;
+  const outcomes = await executeTrials(plan, trials, o, async (parent) => {
+    if (!o.report || !plan.trials[0]!.config.report.enabled) return;
+    report = await generateReport({ runsDir: path.join(o.runsDir, plan.name), outDir: o.reportDir });
+    await parent?.logArtifact(report.outDir, 'report');
+  });
+  return { experiment: plan.name, trials: outcomes, ...(report ? { report } : {}) };
 }

@@ -183,6 +183,8 @@ export async function runTrial(trial: Trial, specDir: string, ctx: TrialContext)
     await ctx.run?.logMetrics(finalMetrics, { step: c.train.steps });
     await ctx.run?.logArtifact(dir.file('metrics.json'));
     await ctx.run?.logArtifact(dir.file('config.json'));
+    // The restored frames of the first test sequence (a whole test set would make the store huge).
+    await ctx.run?.logArtifact(dir.file(path.join('samples', splits.test[0]!.name)), `samples/${splits.test[0]!.name}`);
     for (const [metric, why] of Object.entries(report.unavailable)) ctx.progress.note(`${metric} not computed: ${why.split('\n')[0]}`);
     dir.setStatus({ stage: 'done', endedAt: new Date().toISOString() });
     await ctx.run?.end('FINISHED');
