@@ -134,6 +134,22 @@ describe('divd run (end to end on a tiny synthetic sweep)', () => {
     assert.deepEqual((JSON.parse(plan.stdout) as { counts: Record<string, number> }).counts, { done: 2 });
   });
 
+  it('a broken dataset tree stops the run before training, exit 2 listing the problem', async () => {
+    const { writePng } = await import('../datasets/index.ts');
+    const frame = { width: 16, height: 16, data: new Uint8Array(16 * 16 * 3) };
+    for (const [split, seq, n] of [['train', 's1', 4], ['test', 's2', 4]] as const) {
+      for (let i = 0; i < n; i++) {
+        await writePng(path.join(tmp, 'tree', split, seq, 'blur', `${i}.png`), frame);
+        if (!(split === 'test' && i === 2)) await writePng(path.join(tmp, 'tree', split, seq, 'sharp', `${i}.png`), frame);
+      }
+    }
+    fs.writeFileSync(path.join(tmp, 'bad.yaml'), SPEC.replace('name: tiny', 'name: bad').replace(/source: synthetic/, 'source: folders\n    root: tree'));
+    const r = divd(['run', 'bad.yaml', '--no-report'], tmp);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /tree.*problem[\s\S]*s2/);
+    assert.ok(!fs.existsSync(path.join(tmp, 'runs', 'bad')) || !fs.readdirSync(path.join(tmp, 'runs', 'bad')).some((id) => fs.existsSync(path.join(tmp, 'runs', 'bad', id, 'checkpoints'))), 'nothing trained');
+  });
+
   it('divd trial --id with an unknown id exits 2 naming it', () => {
     const r = divd(['trial', 'tiny.yaml', '--id', 'ffffffffff'], tmp);
     assert.equal(r.status, 2);

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
-import { prepareDataset, type DataSourceConfig, type Sequence } from '../../datasets/index.ts';
+import { checkDataset, prepareDataset, type DataSourceConfig, type Sequence } from '../../datasets/index.ts';
 import { metricsJson } from '../../metrics/index.ts';
 import { makeSchedule } from '../diffusion/index.ts';
 import { createModel, disposeModel, modelFromCheckpoint, decodeCheckpoint } from '../model/index.ts';
@@ -128,6 +128,21 @@ async function train(trial: Trial, splits: { train: Sequence[]; test: Sequence[]
   return last.file;
 }
 
+/**
+ * The same check as `divd data check`, before any work: layout problems stop the trial (exit 2, every
+ * problem listed); a tree smaller than the published one is allowed but said loudly, since its numbers are
+ * not comparable with the leaderboards.
+ */
+async function checkBenchmark(source: Exclude<DataSourceConfig, { kind: 'synthetic' }>, ctx: TrialContext): Promise<void> {
+  const report = await checkDataset(source.root, source.kind, source.kind === 'gopro' ? { variant: source.variant } : {});
+  const counts = report.problems.filter((p) => p.code === 'unexpected-count');
+  const blocking = report.problems.filter((p) => p.code !== 'unexpected-count');
+  if (blocking.length) {
+    throw new UsageError(`dataset ${source.root} (${source.kind}) has ${blocking.length} problem(s):\n${blocking.map((p) => `  ${p.message}`).join('\n')}`);
+  }
+  for (const p of counts) ctx.progress.note(`warning: ${p.message}`);
+}
+
 /** Runs (or resumes) one trial; the run directory ends in stage done or failed. */
 export async function runTrial(trial: Trial, specDir: string, ctx: TrialContext): Promise<void> {
   const c = trial.config;
@@ -139,7 +154,9 @@ export async function runTrial(trial: Trial, specDir: string, ctx: TrialContext)
   await ctx.run?.logParams(flattenParams(c as unknown as Record<string, unknown>));
   try {
     ctx.progress.stage('data');
-    const prepared = await prepareDataset(dataSourceOf(c.data, specDir), { cacheDir: ctx.dataCacheDir ?? defaultCacheDir() });
+    const source = dataSourceOf(c.data, specDir);
+    if (source.kind !== 'synthetic') await checkBenchmark(source, ctx);
+    const prepared = await prepareDataset(source, { cacheDir: ctx.dataCacheDir ?? defaultCacheDir() });
     const splits = prepared.splits;
     if (splits.train.length === 0) throw new UsageError(`the training split of data.source ${c.data.source} is empty`);
     if (splits.test.length === 0) throw new UsageError(`the test split of data.source ${c.data.source} is empty`);
