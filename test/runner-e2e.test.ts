@@ -19,7 +19,8 @@ base:
     synthetic: { trainSequences: 2, testSequences: 1, frames: 5, height: 20, width: 24, seed: 3 }
   model: { frames: 4, baseChannels: 8, channelMults: [1, 2], resBlocks: 1, windows: [2, 1], attention: wtsa, headChannels: 8, groups: 4 }
   diffusion: { timesteps: 100 }
-  sample: { sampler: ddim, steps: 3, eta: 0, seed: 0 }
+  # 20x24 frames in 16-pixel tiles: tiled sampling runs end to end.
+  sample: { sampler: ddim, steps: 3, eta: 0, seed: 0, tile: 16, tileOverlap: 4 }
   train: { steps: 4, batch: 1, lr: 0.001, warmupSteps: 1, ema: 0.9, checkpointEvery: 2, keepLast: 1, validateEvery: 2 }
   eval: { metrics: [psnr, ssim, lpips, fid, kid] }
   tracking: { uri: ./mlruns }

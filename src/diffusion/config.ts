@@ -26,6 +26,10 @@ export interface SampleConfig {
   /** DDIM stochasticity: 0 deterministic, 1 DDPM-like variance. */
   eta: number;
   seed: number;
+  /** Denoise in square tiles of this many pixels (0: whole frames), for frames too large for memory. */
+  tile: number;
+  /** Pixels shared by neighbouring tiles, blended with linear ramps so no seam shows. */
+  tileOverlap: number;
 }
 
 export const DEFAULT_DIFFUSION_CONFIG: DiffusionConfig = {
@@ -36,7 +40,7 @@ export const DEFAULT_DIFFUSION_CONFIG: DiffusionConfig = {
   prediction: 'eps',
 };
 
-export const DEFAULT_SAMPLE_CONFIG: SampleConfig = { sampler: 'ddim', steps: 50, eta: 0, seed: 0 };
+export const DEFAULT_SAMPLE_CONFIG: SampleConfig = { sampler: 'ddim', steps: 50, eta: 0, seed: 0, tile: 0, tileOverlap: 32 };
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -93,5 +97,7 @@ export function resolveSampleConfig(input: unknown = {}, path = 'sample'): Sampl
     steps: integer(`${path}.steps`, c.steps, 1),
     eta,
     seed: integer(`${path}.seed`, c.seed, 0),
+    tile: integer(`${path}.tile`, c.tile, 0),
+    tileOverlap: integer(`${path}.tileOverlap`, c.tileOverlap, 0),
   };
 }

@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { readImageFloat, testWindows, writePng, type FrameF32, type PaddingPolicy, type Sequence } from '../../datasets/index.ts';
 import { createScheduler, runSampler, type DiffusionConfig, type SampleConfig } from '../diffusion/index.ts';
 import { predict, type DivdModel } from '../model/index.ts';
+import { tiledDenoiser } from './tiles.ts';
 
 export interface RestoreOptions {
   diffusion: DiffusionConfig;
@@ -62,7 +63,11 @@ export async function restoreSequences(model: DivdModel, sequences: readonly Seq
       const { width, height } = blurry[0]!;
       const cond = framesToTensor(blurry, k);
       const scheduler = createScheduler(o.diffusion, { ...o.sample, seed: windowSeed(o.sample.seed, done) });
-      const x = runSampler(scheduler, (xt, t) => predict(model, xt, cond, [t[0]!]), cond.shape as [number, number, number, number]);
+      const tiled = o.sample.tile > 0 && (cond.shape[1] > o.sample.tile || cond.shape[2] > o.sample.tile);
+      const denoise = tiled
+        ? tiledDenoiser((xt, c, t) => predict(model, xt, c, [t]), cond, { size: o.sample.tile, overlap: o.sample.tileOverlap, align: k })
+        : (xt: tf.Tensor4D, t: ArrayLike<number>) => predict(model, xt, cond, [t[0]!]);
+      const x = runSampler(scheduler, denoise, cond.shape as [number, number, number, number]);
       const out = tf.tidy(() => tf.clipByValue(tf.div(tf.add(tf.slice(x, [0, 0, 0, 0], [-1, height, width, 3]), 1), 2), 0, 1));
       const data = out.dataSync() as Float32Array;
       tf.dispose([cond, x, out]);

@@ -112,12 +112,14 @@ export const TRIAL_SCHEMA: JSONSchemaType<TrialConfig> = {
       type: 'object',
       description: 'Test-time sampling.',
       additionalProperties: false,
-      required: ['sampler', 'steps', 'eta', 'seed'],
+      required: ['sampler', 'steps', 'eta', 'seed', 'tile', 'tileOverlap'],
       properties: {
         sampler: oneOf(SAMPLERS, 'ddpm (always diffusion.timesteps steps) or ddim.'),
         steps: int(1, 'DDIM steps (at most diffusion.timesteps).'),
         eta: num('DDIM η: 0 deterministic, 1 DDPM-like.', { minimum: 0 }),
         seed: int(0, 'Sampling noise seed.'),
+        tile: int(0, 'Tile size in pixels for frames too large to denoise whole (0: whole frames).'),
+        tileOverlap: int(0, 'Overlap of neighbouring tiles in pixels, blended with linear ramps.'),
       },
     },
     train: {
