@@ -151,6 +151,26 @@ describe('divd run (end to end on a tiny synthetic sweep)', () => {
     assert.ok(!fs.existsSync(path.join(tmp, 'runs', 'bad')) || !fs.readdirSync(path.join(tmp, 'runs', 'bad')).some((id) => fs.existsSync(path.join(tmp, 'runs', 'bad', id, 'checkpoints'))), 'nothing trained');
   });
 
+  it('--jobs 2 runs the trials in two processes, both logged under one new sweep run', () => {
+    const r = divd(['run', 'tiny.yaml', '--jobs', '2', '--runs', 'runs-parallel', '--no-report', '--json'], tmp);
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as RunJson;
+    assert.deepEqual(out.trials.map((t) => t.state), ['done', 'done']);
+    for (const t of out.trials) assert.ok(fs.existsSync(path.join(tmp, 'runs-parallel', 'tiny', t.id, 'metrics.json')));
+    const exps = fs.readdirSync(path.join(tmp, 'mlruns')).filter((e) => /^\d+$/.test(e) && e !== '0');
+    const tiny = exps.find((e) => /name: "tiny"/.test(fs.readFileSync(path.join(tmp, 'mlruns', e, 'meta.yaml'), 'utf8')))!;
+    const expDir = path.join(tmp, 'mlruns', tiny);
+    const runs = fs.readdirSync(expDir).filter((x) => fs.statSync(path.join(expDir, x)).isDirectory());
+    assert.equal(runs.length, 6, 'a second sweep run with two children');
+    const parentOf = (x: string) => {
+      const f = path.join(expDir, x, 'tags', 'mlflow.parentRunId');
+      return fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : null;
+    };
+    const roots = runs.filter((x) => parentOf(x) === null);
+    assert.equal(roots.length, 2);
+    for (const root of roots) assert.equal(runs.filter((x) => parentOf(x) === root).length, 2);
+  });
+
   it('divd trial --id with an unknown id exits 2 naming it', () => {
     const r = divd(['trial', 'tiny.yaml', '--id', 'ffffffffff'], tmp);
     assert.equal(r.status, 2);

@@ -77,8 +77,9 @@ export function buildProgram(): Command {
       .option('--no-report', 'skip writing the report at the end')
       .option('--report-dir <dir>', 'report folder (default: reports/<experiment>/)')
       .option('--json', 'print one JSON object (trial outcomes, report files) instead of text')
+      .option('--jobs <n>', 'trials at once, each in its own process with cores/n threads (default 1)', parseThreadsLike('--jobs'))
       .option('--quiet', 'no progress output'),
-  ).action(async (spec: string, opts: { runs: string; only?: string[]; report: boolean; reportDir?: string; json?: boolean; quiet?: boolean; backend?: string; threads?: number }) => {
+  ).action(async (spec: string, opts: { runs: string; only?: string[]; report: boolean; reportDir?: string; json?: boolean; quiet?: boolean; jobs?: number; backend?: string; threads?: number }) => {
     process.exitCode = await runCommand(spec, opts);
   });
 
@@ -89,8 +90,10 @@ export function buildProgram(): Command {
       .argument('<spec>', 'experiment spec (YAML)')
       .requiredOption('--id <trial>', 'trial id (or a unique prefix or label)')
       .option('--runs <dir>', 'runs directory', 'runs')
-      .option('--json', 'print one JSON object instead of text'),
-  ).action(async (spec: string, opts: { id: string; runs: string; json?: boolean; backend?: string; threads?: number }) => {
+      .option('--parent-run <id>', 'log as a child of this tracker run (the sweep run of `divd run --jobs` or a launcher)')
+      .option('--json', 'print one JSON object instead of text')
+      .option('--quiet', 'no progress output'),
+  ).action(async (spec: string, opts: { id: string; runs: string; json?: boolean; quiet?: boolean; parentRun?: string; backend?: string; threads?: number }) => {
     process.exitCode = await trialCommand(spec, opts);
   });
 

@@ -33,11 +33,12 @@ export interface RunFlags extends BackendFlags {
   reportDir?: string;
   json?: boolean;
   quiet?: boolean;
+  jobs?: number;
 }
 
 export async function runCommand(spec: string, flags: RunFlags): Promise<number> {
   await startBackend(flags, flags.quiet || flags.json);
-  const result = await runSpec(spec, { runsDir: flags.runs, only: flags.only, report: flags.report, reportDir: flags.reportDir, quiet: flags.quiet || flags.json });
+  const result = await runSpec(spec, { runsDir: flags.runs, only: flags.only, report: flags.report, reportDir: flags.reportDir, quiet: flags.quiet || flags.json, jobs: flags.jobs });
   if (flags.json) process.stdout.write(`${JSON.stringify(result)}\n`);
   else {
     process.stdout.write(`${result.experiment}: ${result.trials.length} trial(s)\n${summary(result.trials)}\n`);
@@ -46,12 +47,12 @@ export async function runCommand(spec: string, flags: RunFlags): Promise<number>
   return result.trials.some((t) => t.state === 'failed') ? 1 : 0;
 }
 
-export async function trialCommand(spec: string, flags: BackendFlags & { id: string; runs: string; json?: boolean }): Promise<number> {
+export async function trialCommand(spec: string, flags: BackendFlags & { id: string; runs: string; json?: boolean; quiet?: boolean; parentRun?: string }): Promise<number> {
   const plan = loadSpec(spec);
   const trials = selectTrials(plan, [flags.id]);
   if (trials.length !== 1) throw new UsageError(`--id ${flags.id} matches ${trials.length} trials of ${spec}; give a full id (divd plan ${spec} lists them)`);
-  await startBackend(flags, flags.json);
-  const outcomes = await executeTrials(plan, trials, { runsDir: flags.runs, report: false, quiet: flags.json });
+  await startBackend(flags, flags.json || flags.quiet);
+  const outcomes = await executeTrials(plan, trials, { runsDir: flags.runs, report: false, quiet: flags.quiet, parentRunId: flags.parentRun });
   if (flags.json) process.stdout.write(`${JSON.stringify(outcomes[0])}\n`);
   else process.stdout.write(`${summary(outcomes)}\n`);
   return outcomes[0]!.state === 'failed' ? 1 : 0;

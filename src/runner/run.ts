@@ -3,7 +3,11 @@
  * re-run; interrupted ones resume from their checkpoints), log everything to the tracker under one parent
  * run per sweep, and write the report.
  */
+import { spawn } from 'node:child_process';
+import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { prepareDataset } from '../../datasets/index.ts';
 import { generateReport, type ReportResult } from '../report/index.ts';
 import { loadSpec, selectTrials } from '../spec/index.ts';
 import type { Plan, Trial } from '../spec/types.ts';
@@ -11,7 +15,7 @@ import { createTracker, type Tracker, type TrackedRun } from '../tracking/index.
 import { UsageError } from '../errors.ts';
 import { RunDir } from './run-dir.ts';
 import { createProgress } from './progress.ts';
-import { runTrial } from './trial.ts';
+import { dataSourceOf, defaultDataCacheDir, runTrial } from './trial.ts';
 
 export interface RunOptions {
   runsDir: string;
@@ -22,6 +26,10 @@ export interface RunOptions {
   quiet?: boolean;
   dataCacheDir?: string;
   weightsDir?: string;
+  /** Trials run at once, each in its own `divd trial` process (default 1: in this process, one by one). */
+  jobs?: number;
+  /** Log trials as children of this existing run (what `divd run --jobs` passes to its `divd trial`s). */
+  parentRunId?: string;
 }
 
 export interface TrialOutcome {
@@ -47,7 +55,28 @@ async function startParent(tracker: Tracker, plan: Plan, runsDir: string): Promi
   return tracker.startRun({ runName: plan.name, runDir: path.join(runsDir, plan.name), tags: { 'divd.spec': plan.file, 'divd.trials': String(plan.trials.length) } });
 }
 
-/** Runs the trials in order; `finish` runs before the sweep's parent run ends (the report, logged with it). */
+const DIVD_BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../cli/divd.mjs');
+
+/** One trial in a child `divd trial` process; its outcome is the JSON line it prints. */
+function runChild(plan: Plan, trial: Trial, o: RunOptions, parentRunId: string | undefined, threads: number): Promise<TrialOutcome> {
+  const args = [DIVD_BIN, 'trial', plan.file, '--id', trial.id, '--runs', o.runsDir, '--json', ...(parentRunId ? ['--parent-run', parentRunId] : [])];
+  const env = { ...process.env, DIVD_THREADS: process.env.DIVD_THREADS ?? String(threads) };
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', o.quiet ? 'ignore' : 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('exit', (code) => {
+      const runDir = path.join(o.runsDir, plan.name, trial.id);
+      try {
+        resolve(JSON.parse(out.trim().split('\n').pop() ?? '') as TrialOutcome);
+      } catch {
+        resolve({ id: trial.id, label: trial.label, state: 'failed', error: `divd trial exited with code ${code} (see ${runDir}/status.json)`, runDir });
+      }
+    });
+  });
+}
+
+/** Runs the trials (in order, or `jobs` at a time); `finish` runs before the sweep's parent run ends (the report, logged with it). */
 export async function executeTrials(
   plan: Plan,
   trials: Trial[],
@@ -56,31 +85,57 @@ export async function executeTrials(
 ): Promise<TrialOutcome[]> {
   const tracker = createTracker(trackingOf(plan));
   const specDir = path.dirname(path.resolve(plan.file));
-  const outcomes: TrialOutcome[] = [];
+  const outcomes = new Array<TrialOutcome>(trials.length);
   let parent: TrackedRun | undefined;
+  const parentId = async () => o.parentRunId ?? (parent ??= await startParent(tracker, plan, o.runsDir)).runId;
+  const pending: number[] = [];
+  for (const [i, trial] of trials.entries()) {
+    const dir = new RunDir(path.join(o.runsDir, plan.name, trial.id));
+    if (dir.isDone()) {
+      outcomes[i] = { id: trial.id, label: trial.label, state: 'cached', runDir: dir.dir };
+      if (!o.quiet) process.stderr.write(`[${i + 1}/${trials.length} ${trial.label} ${trial.id}] cached (finished earlier)\n`);
+    } else pending.push(i);
+  }
+  const runHere = async (i: number): Promise<TrialOutcome> => {
+    const trial = trials[i]!;
+    const dir = new RunDir(path.join(o.runsDir, plan.name, trial.id));
+    const progress = createProgress(`${i + 1}/${trials.length} ${trial.label} ${trial.id}`, { quiet: o.quiet });
+    const run = await tracker.startRun({ runName: trial.label, parentRunId: await parentId(), runDir: dir.dir, tags: { 'divd.trialId': trial.id } });
+    try {
+      await runTrial(trial, specDir, { experiment: plan.name, runsDir: o.runsDir, run, progress, dataCacheDir: o.dataCacheDir, weightsDir: o.weightsDir });
+      progress.done();
+      return { id: trial.id, label: trial.label, state: 'done', runDir: dir.dir };
+    } catch (e) {
+      // A bad spec or path stops the sweep (every trial would fail the same way); anything else is this
+      // trial's failure, recorded in its status.json, and the sweep goes on.
+      if (e instanceof UsageError) throw e;
+      progress.note(`failed: ${(e as Error).message}`);
+      return { id: trial.id, label: trial.label, state: 'failed', error: (e as Error).message, runDir: dir.dir };
+    }
+  };
   try {
-    for (const [i, trial] of trials.entries()) {
-      const dir = new RunDir(path.join(o.runsDir, plan.name, trial.id));
-      const label = `${i + 1}/${trials.length} ${trial.label} ${trial.id}`;
-      if (dir.isDone()) {
-        outcomes.push({ id: trial.id, label: trial.label, state: 'cached', runDir: dir.dir });
-        if (!o.quiet) process.stderr.write(`[${label}] cached (finished earlier)\n`);
-        continue;
+    const jobs = Math.max(1, Math.min(o.jobs ?? 1, pending.length));
+    if (jobs === 1) {
+      for (const i of pending) outcomes[i] = await runHere(i);
+    } else {
+      // Synthetic datasets are generated once here, not raced for by the trial processes.
+      const seen = new Set<string>();
+      for (const i of pending) {
+        const source = dataSourceOf(trials[i]!.config.data, specDir);
+        const key = JSON.stringify(source);
+        if (source.kind === 'synthetic' && !seen.has(key)) {
+          seen.add(key);
+          await prepareDataset(source, { cacheDir: o.dataCacheDir ?? defaultDataCacheDir() });
+        }
       }
-      parent ??= await startParent(tracker, plan, o.runsDir);
-      const run = await tracker.startRun({ runName: trial.label, parentRunId: parent.runId, runDir: dir.dir, tags: { 'divd.trialId': trial.id } });
-      const progress = createProgress(label, { quiet: o.quiet });
-      try {
-        await runTrial(trial, specDir, { experiment: plan.name, runsDir: o.runsDir, run, progress, dataCacheDir: o.dataCacheDir, weightsDir: o.weightsDir });
-        progress.done();
-        outcomes.push({ id: trial.id, label: trial.label, state: 'done', runDir: dir.dir });
-      } catch (e) {
-        // A bad spec or path stops the sweep (every trial would fail the same way); anything else is this
-        // trial's failure, recorded in its status.json, and the sweep goes on.
-        if (e instanceof UsageError) throw e;
-        progress.note(`failed: ${(e as Error).message}`);
-        outcomes.push({ id: trial.id, label: trial.label, state: 'failed', error: (e as Error).message, runDir: dir.dir });
-      }
+      const id = pending.length ? await parentId() : undefined;
+      const threads = Math.max(1, Math.floor(os.availableParallelism() / jobs));
+      const queue = [...pending];
+      await Promise.all(
+        Array.from({ length: jobs }, async () => {
+          for (let i = queue.shift(); i !== undefined; i = queue.shift()) outcomes[i] = await runChild(plan, trials[i]!, o, id, threads);
+        }),
+      );
     }
     await finish?.(parent);
     await parent?.end(outcomes.some((x) => x.state === 'failed') ? 'FAILED' : 'FINISHED');

@@ -73,7 +73,7 @@ export function loopConfig(c: TrialConfig): LoopConfig {
   };
 }
 
-function defaultCacheDir(): string {
+export function defaultDataCacheDir(): string {
   return process.env.DIVD_DATA_CACHE ?? path.join(os.homedir(), '.cache', 'divd', 'data');
 }
 
@@ -156,7 +156,7 @@ export async function runTrial(trial: Trial, specDir: string, ctx: TrialContext)
     ctx.progress.stage('data');
     const source = dataSourceOf(c.data, specDir);
     if (source.kind !== 'synthetic') await checkBenchmark(source, ctx);
-    const prepared = await prepareDataset(source, { cacheDir: ctx.dataCacheDir ?? defaultCacheDir() });
+    const prepared = await prepareDataset(source, { cacheDir: ctx.dataCacheDir ?? defaultDataCacheDir() });
     const splits = prepared.splits;
     if (splits.train.length === 0) throw new UsageError(`the training split of data.source ${c.data.source} is empty`);
     if (splits.test.length === 0) throw new UsageError(`the test split of data.source ${c.data.source} is empty`);
