@@ -176,4 +176,14 @@ describe('divd run (end to end on a tiny synthetic sweep)', () => {
     assert.equal(r.status, 2);
     assert.match(r.stderr, /ffffffffff/);
   });
+
+  it('--force re-runs a finished trial from scratch', () => {
+    const id = first.trials[0]!.id;
+    const r = divd(['run', 'tiny.yaml', '--only', id, '--force', '--no-report', '--json'], tmp);
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as RunJson;
+    assert.deepEqual(out.trials.map((t) => [t.id, t.state]), [[id, 'done']]);
+    const log = fs.readFileSync(path.join(tmp, 'runs', 'tiny', id, 'log.jsonl'), 'utf8').trim().split('\n');
+    assert.equal(log.filter((l) => (JSON.parse(l) as { step: number; loss?: number }).loss !== undefined).length, 4, 'a fresh log, not appended');
+  });
 });

@@ -77,3 +77,41 @@ test('a trial killed with SIGKILL mid-training and run again ends bit-identical 
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 });
+
+test('Ctrl-C (SIGINT) stops a trial at a step boundary with a checkpoint of that step; the next run resumes', async () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'divd-sigint-'));
+  try {
+    fs.writeFileSync(path.join(tmp, 'spec.yaml'), SPEC);
+    const child = spawn(process.execPath, trialArgs('runs'), { cwd: tmp, env: env(tmp), stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    const runs = path.join(tmp, 'runs', 'resume');
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 20));
+      const ids = fs.existsSync(runs) ? fs.readdirSync(runs) : [];
+      const status = ids.length ? path.join(runs, ids[0]!, 'status.json') : '';
+      if (status && fs.existsSync(status) && ((JSON.parse(fs.readFileSync(status, 'utf8')) as { step?: number }).step ?? 0) >= 4) break;
+    }
+    child.kill('SIGINT');
+    assert.equal(await exited, 1, err);
+    assert.match(err, /stopping after the current step/);
+    const outcome = JSON.parse(out.trim().split('\n').pop()!) as { state: string; error: string; runDir: string };
+    assert.equal(outcome.state, 'failed');
+    const m = /interrupted at step (\d+)/.exec(outcome.error);
+    assert.ok(m, outcome.error);
+    const step = Number(m[1]);
+    assert.ok(step >= 4 && step < 14);
+    const ckpts = fs.readdirSync(path.join(tmp, outcome.runDir, 'checkpoints')).filter((n) => n.endsWith('.ckpt'));
+    assert.ok(ckpts.includes(`step-${String(step).padStart(9, '0')}.ckpt`), `checkpoint of step ${step} in ${ckpts.join()}`);
+    const again = spawnSync(process.execPath, trialArgs('runs'), { cwd: tmp, env: env(tmp), encoding: 'utf8', timeout: 300_000 });
+    assert.equal(again.status, 0, again.stderr);
+    const steps = fs.readFileSync(path.join(tmp, outcome.runDir, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { step: number }).step);
+    assert.equal(steps.indexOf(step + 1), steps.lastIndexOf(step + 1), 'the step after the interruption ran once: resumed exactly there');
+    assert.equal(steps.at(-1), 14);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});

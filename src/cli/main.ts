@@ -77,9 +77,10 @@ export function buildProgram(): Command {
       .option('--no-report', 'skip writing the report at the end')
       .option('--report-dir <dir>', 'report folder (default: reports/<experiment>/)')
       .option('--json', 'print one JSON object (trial outcomes, report files) instead of text')
+      .option('--force', 're-run finished trials too (their run directories start afresh)')
       .option('--jobs <n>', 'trials at once, each in its own process with cores/n threads (default 1)', parseThreadsLike('--jobs'))
       .option('--quiet', 'no progress output'),
-  ).action(async (spec: string, opts: { runs: string; only?: string[]; report: boolean; reportDir?: string; json?: boolean; quiet?: boolean; jobs?: number; backend?: string; threads?: number }) => {
+  ).action(async (spec: string, opts: { runs: string; only?: string[]; report: boolean; reportDir?: string; json?: boolean; quiet?: boolean; jobs?: number; force?: boolean; backend?: string; threads?: number }) => {
     process.exitCode = await runCommand(spec, opts);
   });
 

@@ -10,6 +10,7 @@ import { loadSpec, selectTrials } from '../spec/index.ts';
 import type { EvalConfig, MetricName } from '../spec/types.ts';
 import { executeTrials, evaluatePairs, pairFolders, runSpec, type TrialOutcome } from '../runner/index.ts';
 import { writeJsonAtomic } from '../runner/run-dir.ts';
+import { installInterruptHandler } from '../runner/interrupt.ts';
 import { UsageError } from '../errors.ts';
 
 export interface BackendFlags {
@@ -34,15 +35,29 @@ export interface RunFlags extends BackendFlags {
   json?: boolean;
   quiet?: boolean;
   jobs?: number;
+  force?: boolean;
+}
+
+function stopMessage(): void {
+  process.stderr.write('\ndivd: stopping after the current step and saving a checkpoint (Ctrl-C again to exit now)\n');
 }
 
 export async function runCommand(spec: string, flags: RunFlags): Promise<number> {
+  installInterruptHandler(stopMessage);
+  const started = Date.now();
   await startBackend(flags, flags.quiet || flags.json);
-  const result = await runSpec(spec, { runsDir: flags.runs, only: flags.only, report: flags.report, reportDir: flags.reportDir, quiet: flags.quiet || flags.json, jobs: flags.jobs });
+  const result = await runSpec(spec, { runsDir: flags.runs, only: flags.only, report: flags.report, reportDir: flags.reportDir, quiet: flags.quiet || flags.json, jobs: flags.jobs, force: flags.force });
   if (flags.json) process.stdout.write(`${JSON.stringify(result)}\n`);
   else {
-    process.stdout.write(`${result.experiment}: ${result.trials.length} trial(s)\n${summary(result.trials)}\n`);
-    if (result.report) process.stdout.write(`report: ${result.report.files.html}\n`);
+    const count = (s: string) => result.trials.filter((t) => t.state === s).length;
+    const wall = ((Date.now() - started) / 1000).toFixed(0);
+    process.stdout.write(
+      `${result.experiment}: ${count('done')} finished, ${count('failed')} failed, ${count('cached')} cached, ${wall}s\n${summary(result.trials)}\n`,
+    );
+    if (result.report) process.stdout.write(`report:   ${result.report.files.html}\n`);
+    const t = result.tracking;
+    if (t.kind === 'filestore') process.stdout.write(`tracking: MLFLOW_ALLOW_FILE_STORE=true mlflow ui --backend-store-uri ${t.root}\n`);
+    if (t.kind === 'mlflow-rest') process.stdout.write(`tracking: ${t.url} (experiment ${t.experiment})\n`);
   }
   return result.trials.some((t) => t.state === 'failed') ? 1 : 0;
 }
@@ -51,6 +66,7 @@ export async function trialCommand(spec: string, flags: BackendFlags & { id: str
   const plan = loadSpec(spec);
   const trials = selectTrials(plan, [flags.id]);
   if (trials.length !== 1) throw new UsageError(`--id ${flags.id} matches ${trials.length} trials of ${spec}; give a full id (divd plan ${spec} lists them)`);
+  installInterruptHandler(stopMessage);
   await startBackend(flags, flags.json || flags.quiet);
   const outcomes = await executeTrials(plan, trials, { runsDir: flags.runs, report: false, quiet: flags.quiet, parentRunId: flags.parentRun });
   if (flags.json) process.stdout.write(`${JSON.stringify(outcomes[0])}\n`);

@@ -4,6 +4,7 @@
  * run per sweep, and write the report.
  */
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,11 +12,12 @@ import { prepareDataset } from '../../datasets/index.ts';
 import { generateReport, type ReportResult } from '../report/index.ts';
 import { loadSpec, selectTrials } from '../spec/index.ts';
 import type { Plan, Trial } from '../spec/types.ts';
-import { createTracker, type Tracker, type TrackedRun } from '../tracking/index.ts';
+import { createTracker, resolveTracking, type ResolvedTracking, type Tracker, type TrackedRun } from '../tracking/index.ts';
 import { UsageError } from '../errors.ts';
 import { RunDir } from './run-dir.ts';
 import { createProgress } from './progress.ts';
 import { dataSourceOf, defaultDataCacheDir, runTrial } from './trial.ts';
+import { stopRequested } from './interrupt.ts';
 
 export interface RunOptions {
   runsDir: string;
@@ -26,6 +28,8 @@ export interface RunOptions {
   quiet?: boolean;
   dataCacheDir?: string;
   weightsDir?: string;
+  /** Re-run finished trials too (their run directories are started afresh). */
+  force?: boolean;
   /** Trials run at once, each in its own `divd trial` process (default 1: in this process, one by one). */
   jobs?: number;
   /** Log trials as children of this existing run (what `divd run --jobs` passes to its `divd trial`s). */
@@ -44,6 +48,7 @@ export interface RunResult {
   experiment: string;
   trials: TrialOutcome[];
   report?: ReportResult;
+  tracking: ResolvedTracking;
 }
 
 function trackingOf(plan: Plan) {
@@ -91,6 +96,7 @@ export async function executeTrials(
   const pending: number[] = [];
   for (const [i, trial] of trials.entries()) {
     const dir = new RunDir(path.join(o.runsDir, plan.name, trial.id));
+    if (dir.isDone() && o.force) fs.rmSync(dir.dir, { recursive: true, force: true });
     if (dir.isDone()) {
       outcomes[i] = { id: trial.id, label: trial.label, state: 'cached', runDir: dir.dir };
       if (!o.quiet) process.stderr.write(`[${i + 1}/${trials.length} ${trial.label} ${trial.id}] cached (finished earlier)\n`);
@@ -116,7 +122,14 @@ export async function executeTrials(
   try {
     const jobs = Math.max(1, Math.min(o.jobs ?? 1, pending.length));
     if (jobs === 1) {
-      for (const i of pending) outcomes[i] = await runHere(i);
+      for (const i of pending) {
+        if (stopRequested()) {
+          const t = trials[i]!;
+          outcomes[i] = { id: t.id, label: t.label, state: 'failed', error: 'not started: interrupted', runDir: path.join(o.runsDir, plan.name, t.id) };
+          continue;
+        }
+        outcomes[i] = await runHere(i);
+      }
     } else {
       // Synthetic datasets are generated once here, not raced for by the trial processes.
       const seen = new Set<string>();
@@ -154,5 +167,5 @@ export async function runSpec(specFile: string, o: RunOptions): Promise<RunResul
     report = await generateReport({ runsDir: path.join(o.runsDir, plan.name), outDir: o.reportDir });
     await parent?.logArtifact(report.outDir, 'report');
   });
-  return { experiment: plan.name, trials: outcomes, ...(report ? { report } : {}) };
+  return { experiment: plan.name, trials: outcomes, tracking: resolveTracking(trackingOf(plan)), ...(report ? { report } : {}) };
 }

@@ -12,7 +12,8 @@ import { makeSchedule } from '../diffusion/index.ts';
 import { createModel, disposeModel, modelFromCheckpoint, decodeCheckpoint } from '../model/index.ts';
 import type { TrackedRun } from '../tracking/index.ts';
 import { flattenParams } from '../tracking/index.ts';
-import { CheckpointDir, DEFAULT_TRAIN_CONFIG, Trainer, unwrapCheckpoint, type TrainConfig as LoopConfig } from '../train/index.ts';
+import { CheckpointDir, DEFAULT_TRAIN_CONFIG, Trainer, TrainingInterrupted, unwrapCheckpoint, type TrainConfig as LoopConfig } from '../train/index.ts';
+import { stopRequested } from './interrupt.ts';
 import { UsageError } from '../errors.ts';
 import type { Trial, TrialConfig } from '../spec/types.ts';
 import { evaluatePairs } from './evaluate.ts';
@@ -100,6 +101,7 @@ async function train(trial: Trial, splits: { train: Sequence[]; test: Sequence[]
     source,
     validation,
     checkpoints,
+    shouldStop: stopRequested,
     hooks: {
       onStep: (l) => {
         dir.appendLog({ step: l.step, loss: l.loss, lr: l.lr, gradNorm: l.gradNorm });
@@ -206,8 +208,9 @@ export async function runTrial(trial: Trial, specDir: string, ctx: TrialContext)
     dir.setStatus({ stage: 'done', endedAt: new Date().toISOString() });
     await ctx.run?.end('FINISHED');
   } catch (e) {
+    const interrupted = e instanceof TrainingInterrupted;
     dir.setStatus({ stage: 'failed', error: (e as Error).message, endedAt: new Date().toISOString() });
-    await ctx.run?.end('FAILED');
+    await ctx.run?.end(interrupted ? 'KILLED' : 'FAILED');
     throw e;
   }
 }

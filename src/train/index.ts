@@ -11,7 +11,7 @@ export { CheckpointDir, CheckpointConfigMismatch, wrapCheckpoint, unwrapCheckpoi
 export type { CheckpointEntry, CheckpointOptions, LoadedCheckpoint } from './checkpoints.ts';
 export { DEFAULT_TRAIN_CONFIG } from './config.ts';
 export type { TrainConfig } from './config.ts';
-export { Trainer, TrainingDiverged } from './trainer.ts';
+export { Trainer, TrainingDiverged, TrainingInterrupted } from './trainer.ts';
 export type { BatchSource, StepLog, TrainerHooks, TrainerOptions } from './trainer.ts';
 export { lossAndGrads, diffusionLoss, sampleWindowNoise } from './step.ts';
 export type { TrainBatch, Objective, LossAndGrads } from './step.ts';

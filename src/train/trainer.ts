@@ -52,6 +52,15 @@ export interface TrainerOptions {
   validation?: TrainBatch[];
   checkpoints: CheckpointDir;
   hooks?: TrainerHooks;
+  /** Polled before each step; when true the trainer checkpoints where it is and throws TrainingInterrupted. */
+  shouldStop?: () => boolean;
+}
+
+/** The run was asked to stop (Ctrl-C); a checkpoint of the last finished step is on disk. */
+export class TrainingInterrupted extends Error {
+  constructor(readonly step: number) {
+    super(`interrupted at step ${step} (checkpoint saved); run again to resume`);
+  }
 }
 
 /** A NaN/Inf loss or gradient: the weights are left at the last good checkpoint. */
@@ -121,7 +130,12 @@ export class Trainer {
     const c = this.o.config;
     let t0 = performance.now();
     let stepsSinceLog = 0;
+    let savedAt = -1;
     while (this.stepDone < c.steps) {
+      if (this.o.shouldStop?.()) {
+        if (savedAt !== this.stepDone && this.stepDone > 0) this.o.checkpoints.save(this.stepDone, this.encode());
+        throw new TrainingInterrupted(this.stepDone);
+      }
       const step = this.stepDone + 1;
       const { loss, grads } = await this.accumulatedGradients();
       const clip = clipByGlobalNorm(grads, c.gradClip);
@@ -150,6 +164,7 @@ export class Trainer {
       }
       if (step % c.checkpointEvery === 0 || step === c.steps) {
         const entry = this.o.checkpoints.save(step, this.encode(), valLoss);
+        savedAt = step;
         this.o.hooks?.onCheckpoint?.(step, entry.file);
       }
     }
