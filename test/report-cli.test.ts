@@ -53,8 +53,14 @@ describe('divd report', () => {
     assert.match(missing.stderr, /no-such-dir does not exist/);
     const file = path.join(tmp, 'spec.yaml');
     writeFileSync(file, 'name: x\n');
-    const spec = divd(['report', file]);
+    // A spec names its experiment; with no runs of it yet, the runs directory it points at is missing.
+    const spec = divd(['report', file, '--runs', path.join(tmp, 'no-runs')]);
     assert.equal(spec.status, 2);
-    assert.match(spec.stderr, /is a file: pass the experiment's runs directory/);
+    assert.match(spec.stderr, /no-runs\/x does not exist/);
+    const other = path.join(tmp, 'notes.txt');
+    writeFileSync(other, 'hello\n');
+    const txt = divd(['report', other]);
+    assert.equal(txt.status, 2);
+    assert.match(txt.stderr, /notes\.txt: expected an experiment spec \(\.yaml\) or a runs directory/);
   });
 });

@@ -123,6 +123,9 @@ describe('divd run (end to end on a tiny synthetic sweep)', () => {
     const html = fs.readFileSync(path.resolve(tmp, first.report!.files.html), 'utf8');
     for (const t of first.trials) assert.ok(html.includes(t.id), `report mentions trial ${t.id}`);
     assert.ok(fs.existsSync(path.join(tmp, 'report', 'tables.tex')));
+    const again = divd(['report', 'tiny.yaml', '--out', 'report2'], tmp);
+    assert.equal(again.status, 0, again.stderr);
+    assert.ok(fs.existsSync(path.join(tmp, 'report2', 'index.html')), 'divd report <spec> finds runs/<experiment>/');
   });
 
   it('a second run reuses finished trials; divd plan shows them done', () => {

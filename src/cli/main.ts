@@ -141,11 +141,12 @@ export function buildProgram(): Command {
   program
     .command('report')
     .description('write a paper-style report (index.html, tables.md, tables.tex, results.csv) from runs/<experiment>/')
-    .argument('<runs-dir>', 'the experiment\'s runs directory, runs/<experiment>/')
+    .argument('<spec|runs-dir>', 'an experiment spec (its runs under --runs) or the experiment\'s runs directory, runs/<experiment>/')
+    .option('--runs <dir>', 'runs directory when a spec is given', 'runs')
     .option('--out <dir>', 'output directory (default: reports/<experiment>/)')
     .option('--published <dir>', 'published numbers directory (default: reports/published/ of this checkout)')
     .option('--json', 'print one JSON object instead of text')
-    .action(async (target: string, opts: { out?: string; json?: boolean; published?: string }) => {
+    .action(async (target: string, opts: { out?: string; json?: boolean; published?: string; runs?: string }) => {
       await reportCommand(target, opts);
     });
 

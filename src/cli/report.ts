@@ -1,8 +1,10 @@
 /**
- * `divd report <runs dir> [--out DIR] [--json]`: renders reports/<experiment>/ from runs/<experiment>/.
- * Accepts a runs directory only for now; a spec path is accepted once a spec loader can map it to one.
+ * `divd report <spec | runs dir> [--out DIR] [--json]`: renders reports/<experiment>/ from runs/<experiment>/
+ * (a spec names its experiment; its runs live under --runs, default runs/).
  */
 import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { loadSpec } from '../spec/index.ts';
 import { UsageError } from '../errors.ts';
 import { generateReport, type ReportResult } from '../report/index.ts';
 
@@ -10,6 +12,7 @@ export interface ReportCommandOptions {
   out?: string;
   json?: boolean;
   published?: string;
+  runs?: string;
 }
 
 export function formatReportResult(r: ReportResult): string {
@@ -26,13 +29,13 @@ export function formatReportResult(r: ReportResult): string {
 }
 
 export async function reportCommand(target: string, opts: ReportCommandOptions): Promise<void> {
+  let runsDir = target;
   if (existsSync(target) && statSync(target).isFile()) {
-    throw new UsageError(
-      `${target} is a file: pass the experiment's runs directory (runs/<experiment>/); reading a spec is not supported by this command yet`,
-    );
+    if (!/\.ya?ml$/i.test(target)) throw new UsageError(`${target}: expected an experiment spec (.yaml) or a runs directory (runs/<experiment>/)`);
+    runsDir = path.join(opts.runs ?? 'runs', loadSpec(target).name);
   }
   const result = await generateReport({
-    runsDir: target,
+    runsDir,
     ...(opts.out ? { outDir: opts.out } : {}),
     ...(opts.published ? { publishedDir: opts.published } : {}),
   });
