@@ -89,7 +89,6 @@ export async function executeTrials(
   finish?: (parent: TrackedRun | undefined) => Promise<void>,
 ): Promise<TrialOutcome[]> {
   const tracker = createTracker(trackingOf(plan));
-  const specDir = path.dirname(path.resolve(plan.file));
   const outcomes = new Array<TrialOutcome>(trials.length);
   let parent: TrackedRun | undefined;
   const parentId = async () => o.parentRunId ?? (parent ??= await startParent(tracker, plan, o.runsDir)).runId;
@@ -108,7 +107,7 @@ export async function executeTrials(
     const progress = createProgress(`${i + 1}/${trials.length} ${trial.label} ${trial.id}`, { quiet: o.quiet });
     const run = await tracker.startRun({ runName: trial.label, parentRunId: await parentId(), runDir: dir.dir, tags: { 'divd.trialId': trial.id } });
     try {
-      await runTrial(trial, specDir, { experiment: plan.name, runsDir: o.runsDir, run, progress, dataCacheDir: o.dataCacheDir, weightsDir: o.weightsDir });
+      await runTrial(trial, { experiment: plan.name, runsDir: o.runsDir, run, progress, dataCacheDir: o.dataCacheDir, weightsDir: o.weightsDir });
       progress.done();
       return { id: trial.id, label: trial.label, state: 'done', runDir: dir.dir };
     } catch (e) {
@@ -134,7 +133,7 @@ export async function executeTrials(
       // Synthetic datasets are generated once here, not raced for by the trial processes.
       const seen = new Set<string>();
       for (const i of pending) {
-        const source = dataSourceOf(trials[i]!.config.data, specDir);
+        const source = dataSourceOf(trials[i]!.config.data);
         const key = JSON.stringify(source);
         if (source.kind === 'synthetic' && !seen.has(key)) {
           seen.add(key);

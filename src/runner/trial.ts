@@ -32,7 +32,8 @@ export interface TrialContext {
   weightsDir?: string;
 }
 
-export function dataSourceOf(c: TrialConfig['data'], specDir: string): DataSourceConfig {
+/** The datasets source of a data config; a relative `root` is resolved from the working directory. */
+export function dataSourceOf(c: TrialConfig['data'], cwd = process.cwd()): DataSourceConfig {
   switch (c.source) {
     case 'synthetic': {
       const s = c.synthetic;
@@ -45,7 +46,7 @@ export function dataSourceOf(c: TrialConfig['data'], specDir: string): DataSourc
     case 'dvd':
     case 'folders': {
       if (!c.root) throw new UsageError(`data.root is required for data.source ${c.source}`);
-      const root = path.resolve(specDir, c.root);
+      const root = path.resolve(cwd, c.root);
       return c.source === 'gopro' ? { kind: 'gopro', root, variant: c.goproVariant } : c.source === 'dvd' ? { kind: 'dvd', root } : { kind: 'folders', root };
     }
   }
@@ -146,7 +147,7 @@ async function checkBenchmark(source: Exclude<DataSourceConfig, { kind: 'synthet
 }
 
 /** Runs (or resumes) one trial; the run directory ends in stage done or failed. */
-export async function runTrial(trial: Trial, specDir: string, ctx: TrialContext): Promise<void> {
+export async function runTrial(trial: Trial, ctx: TrialContext): Promise<void> {
   const c = trial.config;
   const dir = new RunDir(path.join(ctx.runsDir, ctx.experiment, trial.id));
   writeJsonAtomic(dir.file('config.json'), c);
@@ -156,7 +157,7 @@ export async function runTrial(trial: Trial, specDir: string, ctx: TrialContext)
   await ctx.run?.logParams(flattenParams(c as unknown as Record<string, unknown>));
   try {
     ctx.progress.stage('data');
-    const source = dataSourceOf(c.data, specDir);
+    const source = dataSourceOf(c.data);
     if (source.kind !== 'synthetic') await checkBenchmark(source, ctx);
     const prepared = await prepareDataset(source, { cacheDir: ctx.dataCacheDir ?? defaultDataCacheDir() });
     const splits = prepared.splits;
