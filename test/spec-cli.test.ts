@@ -26,16 +26,16 @@ describe('divd plan', () => {
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
   it('--json prints one object with every trial pending, and exits 0', () => {
-    const r = divd(['plan', 'experiments/ablation-windows.yaml', '--json', '--runs', tmp]);
+    const r = divd(['plan', 'experiments/ablation-windows-cpu.yaml', '--json', '--runs', tmp]);
     assert.equal(r.status, 0, r.stderr);
     const report = JSON.parse(r.stdout) as PlanJson;
-    assert.equal(report.name, 'ablation-windows');
+    assert.equal(report.name, 'ablation-windows-cpu');
     assert.equal(report.trials.length, 3);
     for (const t of report.trials) {
       assert.match(t.id, /^[0-9a-f]{10}$/);
       assert.equal(t.status, 'pending');
       assert.equal(t.statusFile, null);
-      assert.equal(t.runDir, path.join(tmp, 'ablation-windows', t.id));
+      assert.equal(t.runDir, path.join(tmp, 'ablation-windows-cpu', t.id));
     }
     assert.deepEqual(report.trials.map((t) => t.swept['model.windows']), [[3, 2, 1, 1], [4, 3, 2, 1], [6, 4, 3, 2]]);
     assert.deepEqual(report.counts, { pending: 3 });
@@ -43,11 +43,11 @@ describe('divd plan', () => {
   });
 
   it('reads the stage from runs/<experiment>/<id>/status.json', () => {
-    const first = (JSON.parse(divd(['plan', 'experiments/ablation-mrpe.yaml', '--json', '--runs', tmp]).stdout) as PlanJson).trials;
-    const dir = path.join(tmp, 'ablation-mrpe', first[1].id);
+    const first = (JSON.parse(divd(['plan', 'experiments/ablation-mrpe-cpu.yaml', '--json', '--runs', tmp]).stdout) as PlanJson).trials;
+    const dir = path.join(tmp, 'ablation-mrpe-cpu', first[1].id);
     fs.mkdirSync(dir, { recursive: true });
     fs.writeFileSync(path.join(dir, 'status.json'), JSON.stringify({ stage: 'done', step: 2000 }));
-    const r = divd(['plan', 'experiments/ablation-mrpe.yaml', '--json', '--runs', tmp]);
+    const r = divd(['plan', 'experiments/ablation-mrpe-cpu.yaml', '--json', '--runs', tmp]);
     assert.equal(r.status, 0, r.stderr);
     const report = JSON.parse(r.stdout) as PlanJson;
     assert.equal(report.trials[1].status, 'done');
@@ -57,9 +57,9 @@ describe('divd plan', () => {
   });
 
   it('text output lists id, status, label and swept values', () => {
-    const r = divd(['plan', 'experiments/ablation-frames.yaml', '--runs', tmp]);
+    const r = divd(['plan', 'experiments/ablation-frames-cpu.yaml', '--runs', tmp]);
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /^ablation-frames: 3 trials \(3 pending\)/);
+    assert.match(r.stdout, /^ablation-frames-cpu: 3 trials \(3 pending\)/);
     assert.match(r.stdout, /ID\s+STATUS\s+LABEL\s+SWEPT VALUES/);
     assert.match(r.stdout, /[0-9a-f]{10}\s+pending\s+frames=2\s+model\.frames=2/);
   });

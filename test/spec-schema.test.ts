@@ -41,7 +41,7 @@ describe('spec schema', () => {
 
 describe('shipped specs', () => {
   it('are all present', () => {
-    for (const name of ['smoke', 'gopro', 'dvd', 'ablation-windows', 'ablation-mrpe', 'ablation-frames']) {
+    for (const name of ['smoke', 'gopro', 'dvd', 'ablation-windows', 'ablation-mrpe', 'ablation-frames', 'ablation-windows-cpu', 'ablation-mrpe-cpu', 'ablation-frames-cpu']) {
       assert.ok(shipped.includes(`${name}.yaml`), `${name}.yaml missing`);
     }
   });
@@ -91,13 +91,29 @@ describe('shipped specs', () => {
     }
   });
 
-  it('the ablations vary exactly what their table varies', () => {
-    assert.deepEqual(load('ablation-windows.yaml').trials.map((t) => t.config.model.windows), [[3, 2, 1, 1], [4, 3, 2, 1], [6, 4, 3, 2]]);
-    assert.deepEqual(
-      load('ablation-mrpe.yaml').trials.map((t) => [t.label, t.config.model.mrpe.framePE, t.config.model.mrpe.relBias]),
-      [['none', false, false], ['frame PE only', true, false], ['relative bias only', false, true], ['full', true, true]],
-    );
-    assert.deepEqual(load('ablation-frames.yaml').trials.map((t) => t.config.model.frames), [1, 2, 4]);
+  for (const size of ['', '-cpu']) {
+    it(`the ablations${size} vary exactly what their table varies`, () => {
+      assert.deepEqual(load(`ablation-windows${size}.yaml`).trials.map((t) => t.config.model.windows), [[3, 2, 1, 1], [4, 3, 2, 1], [6, 4, 3, 2]]);
+      assert.deepEqual(
+        load(`ablation-mrpe${size}.yaml`).trials.map((t) => [t.label, t.config.model.mrpe.framePE, t.config.model.mrpe.relBias]),
+        [['none', false, false], ['frame PE only', true, false], ['relative bias only', false, true], ['full', true, true]],
+      );
+      assert.deepEqual(load(`ablation-frames${size}.yaml`).trials.map((t) => t.config.model.frames), [1, 2, 4]);
+    });
+  }
+
+  it('the paper-size ablations use the paper configuration; the -cpu ones are small and synthetic', () => {
+    for (const ab of ['windows', 'mrpe', 'frames']) {
+      for (const t of load(`ablation-${ab}.yaml`).trials) {
+        assert.equal(t.config.data.source, 'gopro');
+        assert.equal(t.config.model.baseChannels, 64);
+        assert.equal(t.config.train.steps, 1_000_000);
+      }
+      for (const t of load(`ablation-${ab}-cpu.yaml`).trials) {
+        assert.equal(t.config.data.source, 'synthetic');
+        assert.ok(t.config.model.baseChannels <= 16 && t.config.train.steps <= 5000);
+      }
+    }
   });
 });
 
