@@ -174,6 +174,27 @@ describe('divd run (end to end on a tiny synthetic sweep)', () => {
     for (const root of roots) assert.equal(runs.filter((x) => parentOf(x) === root).length, 2);
   });
 
+  it('a folders dataset with its own frame folder names (data.folders) trains and is scored', async () => {
+    const { writePng } = await import('../datasets/index.ts');
+    for (const [split, seq] of [['train', 'a'], ['test', 'b']] as const) {
+      for (let i = 0; i < 4; i++) {
+        const frame = { width: 16, height: 16, data: new Uint8Array(16 * 16 * 3).map((_, j) => (j * 7 + i * 13) % 256) };
+        await writePng(path.join(tmp, 'reds', split, seq, 'input', `${i}.png`), frame);
+        await writePng(path.join(tmp, 'reds', split, seq, 'gt', `${i}.png`), frame);
+      }
+    }
+    const spec = SPEC.replace('name: tiny', 'name: reds')
+      .replace(/source: synthetic/, 'source: folders\n    root: reds\n    folders: { blurDir: input, sharpDir: gt }')
+      .replace(/sweep:\n  seeds: \[0, 1\]\n/, '');
+    fs.writeFileSync(path.join(tmp, 'reds.yaml'), spec);
+    const r = divd(['run', 'reds.yaml', '--no-report', '--json'], tmp);
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as RunJson;
+    assert.deepEqual(out.trials.map((t) => t.state), ['done']);
+    const m = JSON.parse(fs.readFileSync(path.join(tmp, out.trials[0]!.runDir, 'metrics.json'), 'utf8')) as { frames: { path: string }[] };
+    assert.deepEqual(m.frames.map((f) => f.path), ['b/0', 'b/1', 'b/2', 'b/3']);
+  });
+
   it('divd trial --id with an unknown id exits 2 naming it', () => {
     const r = divd(['trial', 'tiny.yaml', '--id', 'ffffffffff'], tmp);
     assert.equal(r.status, 2);

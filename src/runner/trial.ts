@@ -46,8 +46,13 @@ export function dataSourceOf(c: TrialConfig['data'], cwd = process.cwd()): DataS
     case 'dvd':
     case 'folders': {
       if (!c.root) throw new UsageError(`data.root is required for data.source ${c.source}`);
+      if (c.splits.train !== 'train' || c.splits.test !== 'test') {
+        throw new UsageError(`data.splits: only the split folders train and test are read so far, got ${JSON.stringify(c.splits)}`);
+      }
       const root = path.resolve(cwd, c.root);
-      return c.source === 'gopro' ? { kind: 'gopro', root, variant: c.goproVariant } : c.source === 'dvd' ? { kind: 'dvd', root } : { kind: 'folders', root };
+      if (c.source === 'gopro') return { kind: 'gopro', root, variant: c.goproVariant };
+      if (c.source === 'dvd') return { kind: 'dvd', root };
+      return { kind: 'folders', root, blurDir: c.folders.blurDir, sharpDir: c.folders.sharpDir };
     }
   }
 }
@@ -137,7 +142,9 @@ async function train(trial: Trial, splits: { train: Sequence[]; test: Sequence[]
  * not comparable with the leaderboards.
  */
 async function checkBenchmark(source: Exclude<DataSourceConfig, { kind: 'synthetic' }>, ctx: TrialContext): Promise<void> {
-  const report = await checkDataset(source.root, source.kind, source.kind === 'gopro' ? { variant: source.variant } : {});
+  const opts =
+    source.kind === 'gopro' ? { variant: source.variant } : source.kind === 'folders' ? { blurDir: source.blurDir, sharpDir: source.sharpDir } : {};
+  const report = await checkDataset(source.root, source.kind, opts);
   const counts = report.problems.filter((p) => p.code === 'unexpected-count');
   const blocking = report.problems.filter((p) => p.code !== 'unexpected-count');
   if (blocking.length) {

@@ -34,7 +34,7 @@ export const TRIAL_SCHEMA: JSONSchemaType<TrialConfig> = {
       type: 'object',
       description: 'Where frames come from and how training windows are cut.',
       additionalProperties: false,
-      required: ['source', 'goproVariant', 'crop', 'padding', 'augment', 'splits', 'synthetic'],
+      required: ['source', 'goproVariant', 'crop', 'padding', 'augment', 'splits', 'folders', 'synthetic'],
       properties: {
         source: oneOf(DATA_SOURCES, 'synthetic (generated, embedded default), gopro, dvd, or folders (<root>/<split>/<sequence>/{blur,sharp}/*.png)'),
         root: { type: 'string', nullable: true, minLength: 1, description: 'Dataset folder; required unless source is synthetic.' },
@@ -50,6 +50,16 @@ export const TRIAL_SCHEMA: JSONSchemaType<TrialConfig> = {
           properties: {
             train: { type: 'string', minLength: 1, description: 'Training split folder.' },
             test: { type: 'string', minLength: 1, description: 'Test split folder.' },
+          },
+        },
+        folders: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['blurDir', 'sharpDir'],
+          description: 'Folders source: the names of the blurry and sharp frame folders inside each sequence.',
+          properties: {
+            blurDir: { type: 'string', minLength: 1, description: 'Blurry frames folder in each sequence (e.g. blur, input, blur_gamma).' },
+            sharpDir: { type: 'string', minLength: 1, description: 'Sharp frames folder in each sequence (e.g. sharp, gt, target).' },
           },
         },
         synthetic: {

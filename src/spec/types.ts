@@ -49,6 +49,8 @@ export interface DataConfig {
   /** Random flips and temporal reversal of training windows. */
   augment: boolean;
   splits: { train: string; test: string };
+  /** Folders source: frame folder names inside each sequence (BSD, REDS-style trees without renaming). */
+  folders: { blurDir: string; sharpDir: string };
   synthetic: SyntheticData;
 }
 
