@@ -8,8 +8,9 @@ export {
   readPth,
   parsePth,
   expectTensor,
+  verifyWeights,
 } from './weights/index.ts';
-export type { WeightsFile, WeightsPresence, WeightsId, PthTensor, PthDType } from './weights/index.ts';
+export type { WeightsFile, WeightsPresence, WeightsId, PthTensor, PthDType, WeightsCheck } from './weights/index.ts';
 export { loadLpips, lpipsFromStateDicts } from './lpips.ts';
 export type { LpipsModel, LpipsNet, LoadLpipsOptions } from './lpips.ts';
 export { imagesToBatch } from './nets/images.ts';

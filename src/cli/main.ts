@@ -9,6 +9,7 @@ import { formatDoctor, runDoctor } from './doctor.ts';
 import { runPlanCommand } from './plan.ts';
 import { runSync } from './sync.ts';
 import { buildDataCommand } from './data.ts';
+import { buildWeightsCommand } from './weights.ts';
 import { reportCommand } from './report.ts';
 import { evalCommand, runCommand, trialCommand } from './run.ts';
 import { modelSummary, renderModelSummary } from './model.ts';
@@ -137,6 +138,7 @@ export function buildProgram(): Command {
     });
 
   program.addCommand(buildDataCommand());
+  program.addCommand(buildWeightsCommand());
 
   program
     .command('report')
