@@ -69,7 +69,8 @@ describe('divd run (end to end on a tiny synthetic sweep)', () => {
       assert.equal(typeof config.train.seed, 'number');
       const log = fs.readFileSync(path.join(dir, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { step: number; loss?: number; valLoss?: number });
       assert.deepEqual(log.filter((l) => l.loss !== undefined).map((l) => l.step), [1, 2, 3, 4]);
-      assert.ok(log.some((l) => l.valLoss !== undefined && Number.isFinite(l.valLoss)));
+      const val = log.filter((l) => l.valLoss !== undefined) as { valLoss: number; valPsnr: number; valSsim: number }[];
+      assert.ok(val.length >= 1 && val.every((l) => Number.isFinite(l.valLoss) && l.valPsnr > 0 && l.valPsnr < 100 && l.valSsim > -1 && l.valSsim <= 1), JSON.stringify(val));
       // 5 test frames, in windows of 4 (the last padded by replication): every frame restored once.
       const samples = fs.readdirSync(path.join(dir, 'samples', 'seq_002')).sort();
       assert.equal(samples.length, 5, samples.join());
@@ -112,6 +113,7 @@ describe('divd run (end to end on a tiny synthetic sweep)', () => {
       const loss = fs.readFileSync(path.join(expDir, r, 'metrics', 'loss'), 'utf8').trim().split('\n');
       assert.equal(loss.length, 4);
       assert.ok(fs.existsSync(path.join(expDir, r, 'metrics', 'test_psnr')));
+      assert.ok(fs.existsSync(path.join(expDir, r, 'metrics', 'val_psnr')), 'sampled validation PSNR curve');
       assert.ok(fs.existsSync(path.join(expDir, r, 'params', 'model.baseChannels')));
       for (const a of ['metrics.json', 'config.json', 'samples/seq_002']) assert.ok(fs.existsSync(path.join(expDir, r, 'artifacts', a)), `artifact ${a}`);
       assert.match(fs.readFileSync(path.join(expDir, r, 'meta.yaml'), 'utf8'), /status: 3/); // FINISHED

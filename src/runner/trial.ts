@@ -18,6 +18,7 @@ import { UsageError } from '../errors.ts';
 import type { Trial, TrialConfig } from '../spec/types.ts';
 import { evaluatePairs } from './evaluate.ts';
 import { RunDir, writeJsonAtomic } from './run-dir.ts';
+import { sampledValidator } from './val-sampling.ts';
 import { restoreSequences } from './restore.ts';
 import { WindowSource } from './data-source.ts';
 import type { Progress } from './progress.ts';
@@ -100,7 +101,8 @@ async function train(trial: Trial, splits: { train: Sequence[]; test: Sequence[]
   const valSource = await WindowSource.open(splits.test, { frames: c.model.frames, crop: c.data.crop, batch: 1, padding: c.data.padding, augment: false, seed: 12345 });
   const validation = cfg.validateEvery > 0 ? [await valSource.next(1), await valSource.next(1)] : [];
   const checkpoints = new CheckpointDir(dir.file('checkpoints'), { keepLast: cfg.keepLast, configHash: trial.id });
-  const trainer = new Trainer({
+  const validator = validation.length ? sampledValidator(c.model, c.diffusion, c.sample, validation) : undefined;
+  const trainer: Trainer = new Trainer({
     model,
     objective: { schedule: makeSchedule(c.diffusion), prediction: c.diffusion.prediction },
     config: cfg,
@@ -116,8 +118,9 @@ async function train(trial: Trial, splits: { train: Sequence[]; test: Sequence[]
         ctx.progress.update(l.step, cfg.steps, `loss ${l.loss.toFixed(4)}  ${l.stepsPerSec.toFixed(2)} steps/s`);
       },
       onValidation: (step, valLoss) => {
-        dir.appendLog({ step, valLoss });
-        void ctx.run?.logMetrics({ val_loss: valLoss }, { step });
+        const sampled = validator!.run(trainer.emaWeights());
+        dir.appendLog({ step, valLoss, valPsnr: sampled.psnr, valSsim: sampled.ssim });
+        void ctx.run?.logMetrics({ val_loss: valLoss, val_psnr: sampled.psnr, val_ssim: sampled.ssim }, { step });
       },
       warn: (m) => ctx.progress.note(`warning: ${m}`),
     },
@@ -128,6 +131,7 @@ async function train(trial: Trial, splits: { train: Sequence[]; test: Sequence[]
     if (from < cfg.steps) await trainer.run();
   } finally {
     trainer.dispose();
+    validator?.dispose();
     disposeModel(model);
     for (const b of validation) b.sharp.dispose(), b.blurry.dispose();
   }
