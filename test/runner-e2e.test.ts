@@ -67,7 +67,7 @@ describe('divd run (end to end on a tiny synthetic sweep)', () => {
       assert.equal(status.step, 4);
       const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as { train: { seed: number } };
       assert.equal(typeof config.train.seed, 'number');
-      const log = fs.readFileSync(path.join(dir, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { step: number; loss?: number; valLoss?: number });
+      const log = fs.readFileSync(path.join(dir, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { step: number; loss?: number; valLoss?: number; valPsnr?: number; valSsim?: number });
       assert.deepEqual(log.filter((l) => l.loss !== undefined).map((l) => l.step), [1, 2, 3, 4]);
       const val = log.filter((l) => l.valLoss !== undefined) as { valLoss: number; valPsnr: number; valSsim: number }[];
       assert.ok(val.length >= 1 && val.every((l) => Number.isFinite(l.valLoss) && l.valPsnr > 0 && l.valPsnr < 100 && l.valSsim > -1 && l.valSsim <= 1), JSON.stringify(val));
