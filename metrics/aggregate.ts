@@ -10,8 +10,7 @@
  * over a set containing +Infinity is +Infinity) and a note says how many frames did it. JSON has no
  * Infinity, so `metricsJson` writes non-finite numbers as the strings "Infinity" / "-Infinity".
  */
-import fs from 'node:fs';
-import path from 'node:path';
+import { writeJsonAtomicSync } from '../src/atomic-write.ts';
 import { UsageError } from '../src/errors.ts';
 
 /** The per-frame metrics of one frame, e.g. `{ path: 'GOPR0384_11_00/000001.png', scores: { psnr, ssim } }`. */
@@ -196,9 +195,5 @@ export function metricsJson(report: MetricsReport): Record<string, unknown> {
 
 /** Writes `metrics.json` atomically (temp file in the same directory, then rename). */
 export function writeMetricsJson(file: string, report: MetricsReport): void {
-  const dir = path.dirname(file);
-  fs.mkdirSync(dir, { recursive: true });
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
-  fs.writeFileSync(tmp, `${JSON.stringify(metricsJson(report), null, 2)}\n`);
-  fs.renameSync(tmp, file);
+  writeJsonAtomicSync(file, metricsJson(report));
 }

@@ -6,7 +6,7 @@
 import fs from 'node:fs/promises';
 import sharp from 'sharp';
 import { UsageError } from '../../src/errors.ts';
-import { writeFileAtomic } from './atomic.ts';
+import { writeFileAtomic } from '../../src/atomic-write.ts';
 
 /** An 8-bit RGB frame, HWC. */
 export interface FrameU8 {

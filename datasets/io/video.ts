@@ -8,7 +8,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { UsageError } from '../../src/errors.ts';
-import { tempPathFor } from './atomic.ts';
+import { tempPathFor } from '../../src/atomic-write.ts';
 import { toUint8, type Frame, type FrameU8 } from './image.ts';
 
 export class FfmpegMissingError extends UsageError {

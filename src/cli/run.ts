@@ -9,7 +9,7 @@ import { DEFAULTS } from '../spec/index.ts';
 import { loadSpec, selectTrials } from '../spec/index.ts';
 import type { EvalConfig, MetricName } from '../spec/types.ts';
 import { executeTrials, evaluatePairs, pairFolders, runSpec, type TrialOutcome } from '../runner/index.ts';
-import { writeJsonAtomic } from '../runner/run-dir.ts';
+import { writeJsonAtomicSync } from '../atomic-write.ts';
 import { installInterruptHandler } from '../runner/interrupt.ts';
 import { UsageError } from '../errors.ts';
 
@@ -109,7 +109,7 @@ export async function evalCommand(flags: EvalFlags): Promise<number> {
   });
   if (!flags.json && process.stderr.isTTY) process.stderr.write('\n');
   const json = metricsJson(report);
-  if (flags.out) writeJsonAtomic(path.resolve(flags.out), json);
+  if (flags.out) writeJsonAtomicSync(path.resolve(flags.out), json);
   if (flags.json) {
     process.stdout.write(`${JSON.stringify(json)}\n`);
     return 0;

@@ -9,8 +9,8 @@
  * Model parameters use their ParamStore names ("down.0.res.0.conv1.w"); other groups a trainer may
  * store alongside (EMA, optimizer moments) use "<group>/<name>", so they never collide.
  */
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../atomic-write.ts';
 import { UsageError } from '../errors.ts';
 import { resolveModelConfig, type ModelConfig } from './config.ts';
 import { createModel, type DivdModel } from './unet.ts';
@@ -120,15 +120,7 @@ export function decodeCheckpoint(bytes: Uint8Array, source = '<buffer>'): Checkp
 
 /** Writes atomically: a temp file beside the target, then a rename, so a crash never leaves half a file. */
 export async function saveCheckpoint(path: string, ck: Checkpoint): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
-  try {
-    await writeFile(tmp, encodeCheckpoint(ck));
-    await rename(tmp, path);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
+  await writeFileAtomic(path, encodeCheckpoint(ck));
 }
 
 export async function readCheckpoint(path: string): Promise<Checkpoint> {

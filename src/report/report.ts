@@ -1,5 +1,6 @@
 /** `generateReport`: runs directory (+ published numbers) → index.html, tables.md, tables.tex, results.csv. */
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
+import { writeFileAtomicSync } from '../atomic-write.ts';
 import path from 'node:path';
 import { ablationTable, mainTables } from './build-tables.ts';
 import { buildCharts } from './build-charts.ts';
@@ -38,12 +39,6 @@ export interface ReportResult {
   problems: string[];
 }
 
-/** Temp file + rename: a reader never sees half a report. */
-function writeAtomic(file: string, content: string): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, content);
-  renameSync(tmp, file);
-}
 
 export async function generateReport(options: ReportOptions): Promise<ReportResult> {
   const runs = readRunsDir(options.runsDir);
@@ -62,10 +57,10 @@ export async function generateReport(options: ReportOptions): Promise<ReportResu
     latex: path.join(outDir, 'tables.tex'),
     csv: path.join(outDir, 'results.csv'),
   };
-  writeAtomic(files.markdown, tablesToMarkdown(`divd report: ${runs.experiment}`, tables));
-  writeAtomic(files.latex, tablesToLatex(tables));
-  writeAtomic(files.csv, resultsCsv(runs, published));
-  writeAtomic(files.html, renderHtml({ runs, tables, charts, qualitative, published, generatedAt: options.now ?? new Date() }));
+  writeFileAtomicSync(files.markdown, tablesToMarkdown(`divd report: ${runs.experiment}`, tables));
+  writeFileAtomicSync(files.latex, tablesToLatex(tables));
+  writeFileAtomicSync(files.csv, resultsCsv(runs, published));
+  writeFileAtomicSync(files.html, renderHtml({ runs, tables, charts, qualitative, published, generatedAt: options.now ?? new Date() }));
 
   const stages: Partial<Record<Stage, number>> = {};
   for (const t of runs.trials) stages[t.status.stage] = (stages[t.status.stage] ?? 0) + 1;

@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { writeJsonAtomicSync } from '../atomic-write.ts';
 
 export type Stage = 'pending' | 'training' | 'sampling' | 'evaluating' | 'done' | 'failed';
 
@@ -18,12 +19,6 @@ export interface TrialStatus {
   updatedAt?: string;
 }
 
-export function writeJsonAtomic(file: string, value: unknown): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
-  fs.writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`);
-  fs.renameSync(tmp, file);
-}
 
 export function readJson<T>(file: string): T | undefined {
   try {
@@ -50,7 +45,7 @@ export class RunDir {
   /** Merges `patch` into status.json (stage changes keep startedAt). */
   setStatus(patch: TrialStatus): void {
     const prev = this.status() ?? { stage: 'pending' as Stage };
-    writeJsonAtomic(this.file('status.json'), { ...prev, ...patch, updatedAt: new Date().toISOString() });
+    writeJsonAtomicSync(this.file('status.json'), { ...prev, ...patch, updatedAt: new Date().toISOString() });
   }
 
   appendLog(record: Record<string, unknown>): void {

@@ -4,6 +4,7 @@
  * the tracker; a trial killed anywhere is picked up by running it again.
  */
 import fs from 'node:fs';
+import * as tf from '@tensorflow/tfjs';
 import path from 'node:path';
 import os from 'node:os';
 import { checkDataset, prepareDataset, type DataSourceConfig, type Sequence } from '../../datasets/index.ts';
@@ -17,7 +18,8 @@ import { stopRequested } from './interrupt.ts';
 import { UsageError } from '../errors.ts';
 import type { Trial, TrialConfig } from '../spec/types.ts';
 import { evaluatePairs } from './evaluate.ts';
-import { RunDir, writeJsonAtomic } from './run-dir.ts';
+import { RunDir } from './run-dir.ts';
+import { writeJsonAtomicSync } from '../atomic-write.ts';
 import { sampledValidator } from './val-sampling.ts';
 import { restoreSequences } from './restore.ts';
 import { WindowSource } from './data-source.ts';
@@ -133,7 +135,7 @@ async function train(trial: Trial, splits: { train: Sequence[]; test: Sequence[]
     trainer.dispose();
     validator?.dispose();
     disposeModel(model);
-    for (const b of validation) b.sharp.dispose(), b.blurry.dispose();
+    tf.dispose(validation.flatMap((b) => [b.sharp, b.blurry]));
   }
   const last = checkpoints.list().at(-1);
   if (!last) throw new Error(`training finished without a checkpoint in ${checkpoints.dir}`);
@@ -161,8 +163,8 @@ async function checkBenchmark(source: Exclude<DataSourceConfig, { kind: 'synthet
 export async function runTrial(trial: Trial, ctx: TrialContext): Promise<void> {
   const c = trial.config;
   const dir = new RunDir(path.join(ctx.runsDir, ctx.experiment, trial.id));
-  writeJsonAtomic(dir.file('config.json'), c);
-  writeJsonAtomic(dir.file('trial.json'), { id: trial.id, label: trial.label, variant: trial.variant, swept: trial.swept, seed: c.train.seed, mlflowRunId: ctx.run?.runId });
+  writeJsonAtomicSync(dir.file('config.json'), c);
+  writeJsonAtomicSync(dir.file('trial.json'), { id: trial.id, label: trial.label, variant: trial.variant, swept: trial.swept, seed: c.train.seed, mlflowRunId: ctx.run?.runId });
   const startedAt = dir.status()?.startedAt ?? new Date().toISOString();
   dir.setStatus({ stage: 'training', startedAt, error: undefined, endedAt: undefined });
   await ctx.run?.logParams(flattenParams(c as unknown as Record<string, unknown>));
@@ -205,7 +207,7 @@ export async function runTrial(trial: Trial, ctx: TrialContext): Promise<void> {
       }),
     );
     const report = await evaluatePairs(pairs, c.eval, { weightsDir: ctx.weightsDir, onFrame: (d, t) => ctx.progress.update(d, t, 'frames') });
-    writeJsonAtomic(dir.file('metrics.json'), metricsJson(report));
+    writeJsonAtomicSync(dir.file('metrics.json'), metricsJson(report));
     const finalMetrics: Record<string, number> = {};
     for (const [k, v] of Object.entries(report.metrics)) {
       if (typeof v === 'number') finalMetrics[`test_${k}`] = v;

@@ -3,7 +3,7 @@
  * Run after changing a config field: `node --import tsx src/spec/write-schema.ts`.
  * test/spec-schema.test.ts fails while the committed file is out of date.
  */
-import fs from 'node:fs';
+import { writeFileAtomicSync } from '../atomic-write.ts';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { specSchema } from './schema.ts';
@@ -13,8 +13,6 @@ export const SCHEMA_FILE = path.resolve(path.dirname(fileURLToPath(import.meta.u
 export const schemaText = (): string => `${JSON.stringify(specSchema(), null, 2)}\n`;
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const temp = `${SCHEMA_FILE}.tmp-${process.pid}`;
-  fs.writeFileSync(temp, schemaText());
-  fs.renameSync(temp, SCHEMA_FILE);
+  writeFileAtomicSync(SCHEMA_FILE, schemaText());
   process.stdout.write(`wrote ${path.relative(process.cwd(), SCHEMA_FILE)}\n`);
 }

@@ -2,28 +2,16 @@
  * File writes that concurrent trial processes and a crash at any instant cannot corrupt:
  * readers see the old content or the new one, never a torn file.
  */
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-
-function tempName(dir: string, finalPath: string): string {
-  return path.join(dir, `.${path.basename(finalPath)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-}
+import { tempPathFor, writeFileAtomic } from '../atomic-write.ts';
 
 /**
  * Replaces `finalPath` atomically. The temp file goes in `tempDir` (same filesystem), which callers
  * choose so that MLflow never lists a half-written temp file as a tag or param.
  */
 export async function writeAtomic(finalPath: string, content: string | Uint8Array, tempDir = path.dirname(finalPath)): Promise<void> {
-  await fs.mkdir(path.dirname(finalPath), { recursive: true });
-  const tmp = tempName(tempDir, finalPath);
-  try {
-    await fs.writeFile(tmp, content);
-    await fs.rename(tmp, finalPath);
-  } catch (e) {
-    await fs.rm(tmp, { force: true });
-    throw e;
-  }
+  await writeFileAtomic(finalPath, content, { tempDir });
 }
 
 /**
@@ -32,7 +20,7 @@ export async function writeAtomic(finalPath: string, content: string | Uint8Arra
  */
 export async function writeOnce(finalPath: string, content: string, tempDir: string): Promise<string | undefined> {
   await fs.mkdir(path.dirname(finalPath), { recursive: true });
-  const tmp = tempName(tempDir, finalPath);
+  const tmp = tempPathFor(finalPath, tempDir);
   await fs.writeFile(tmp, content);
   try {
     await fs.link(tmp, finalPath);

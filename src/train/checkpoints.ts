@@ -11,6 +11,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
+import { writeFileAtomicSync } from '../atomic-write.ts';
 
 const MAGIC = Buffer.from('DIVDCKPT', 'ascii');
 const VERSION = 1;
@@ -84,17 +85,6 @@ export function unwrapCheckpoint(bytes: Buffer, file: string): { payload: Buffer
   return { payload, configHash: bytes.toString('ascii', 24, 24 + HASH_BYTES).trimEnd() };
 }
 
-function writeFileDurable(file: string, data: Uint8Array): void {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
-  const fd = fs.openSync(tmp, 'w');
-  try {
-    fs.writeSync(fd, data);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
-}
 
 export class CheckpointDir {
   constructor(
@@ -133,11 +123,11 @@ export class CheckpointDir {
 
   save(step: number, payload: Uint8Array, valLoss?: number): CheckpointEntry {
     const file = path.join(this.dir, fileName(step));
-    writeFileDurable(file, wrapCheckpoint(payload, this.options.configHash));
+    writeFileAtomicSync(file, wrapCheckpoint(payload, this.options.configHash), { durable: true });
     if (valLoss !== undefined) {
       const index = this.readIndex();
       index[String(step)] = valLoss;
-      writeFileDurable(path.join(this.dir, INDEX), Buffer.from(`${JSON.stringify(index, null, 1)}\n`));
+      writeFileAtomicSync(path.join(this.dir, INDEX), Buffer.from(`${JSON.stringify(index, null, 1)}\n`), { durable: true });
     }
     this.prune();
     return { step, file, ...(valLoss === undefined ? {} : { valLoss }) };
@@ -184,7 +174,7 @@ export class CheckpointDir {
     const index = this.readIndex();
     const kept = Object.fromEntries(Object.entries(index).filter(([s]) => keep.has(Number(s))));
     if (Object.keys(kept).length !== Object.keys(index).length) {
-      writeFileDurable(path.join(this.dir, INDEX), Buffer.from(`${JSON.stringify(kept, null, 1)}\n`));
+      writeFileAtomicSync(path.join(this.dir, INDEX), Buffer.from(`${JSON.stringify(kept, null, 1)}\n`), { durable: true });
     }
   }
 }

@@ -1,23 +1,15 @@
 /** A tiny model, objective and in-memory batch source for training tests. */
 import * as tf from '@tensorflow/tfjs';
 import { Rng, type RngState } from '../../src/nn/index.ts';
-import { createModel, resolveModelConfig, type DivdModel } from '../../src/model/index.ts';
+import type { DivdModel } from '../../src/model/index.ts';
+import { tinyModel as sharedTinyModel } from './model.ts';
 import { makeSchedule, resolveDiffusionConfig } from '../../src/diffusion/index.ts';
 import { DEFAULT_TRAIN_CONFIG, type BatchSource, type Objective, type TrainConfig } from '../../src/train/index.ts';
 
 export const FRAMES = 4;
 
 export function tinyModel(seed: number): DivdModel {
-  const config = resolveModelConfig({
-    frames: FRAMES,
-    baseChannels: 8,
-    channelMults: [1, 2],
-    resBlocks: 1,
-    windows: [2, 1],
-    headChannels: 8,
-    groups: 4,
-  });
-  return createModel(config, seed);
+  return sharedTinyModel({ frames: FRAMES, baseChannels: 8, channelMults: [1, 2], resBlocks: 1, windows: [2, 1], headChannels: 8, groups: 4 }, seed);
 }
 
 export function tinyObjective(): Objective {

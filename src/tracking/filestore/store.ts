@@ -10,6 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { parse } from 'yaml';
 import { UsageError } from '../../errors.ts';
 import { listArtifactFiles } from '../artifact-files.ts';
+import { tempPathFor } from '../../atomic-write.ts';
 import { writeAtomic, writeOnce } from '../atomic.ts';
 import type { KeyValue, MetricPoint, RunStatus } from '../types.ts';
 import { parseExperimentMeta, renderExperimentMeta, renderRunMeta, RUN_STATUS_CODE, type RunMeta } from './meta.ts';
@@ -218,7 +219,7 @@ export class FileStore {
     for (const f of await listArtifactFiles(localPath, artifactDir)) {
       const dest = path.join(runDir, 'artifacts', ...f.artifactPath.split('/'));
       await fs.mkdir(path.dirname(dest), { recursive: true });
-      const tmp = path.join(runDir, `.artifact.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+      const tmp = tempPathFor(dest, runDir);
       await fs.copyFile(f.local, tmp);
       await fs.rename(tmp, dest);
     }
