@@ -3,6 +3,7 @@
  * Each prints ratios against a reference measured in the same run, so numbers from different machines compare.
  */
 import { runOpsBench } from './ops.ts';
+import { runMetricsBench } from './metrics.ts';
 
 const BENCHES: Record<string, { about: string; run(args: string[]): void }> = {
   ops: {
@@ -10,6 +11,12 @@ const BENCHES: Record<string, { about: string; run(args: string[]): void }> = {
     run(args) {
       const i = args.indexOf('--only');
       runOpsBench({ json: args.includes('--json'), only: i >= 0 ? args[i + 1] : undefined });
+    },
+  },
+  metrics: {
+    about: 'SSIM (1280x720 RGB) and the Fréchet distance (2048-d) vs scikit-image / SciPy via /usr/bin/python3',
+    run(args) {
+      runMetricsBench({ json: args.includes('--json'), skipFrechet: args.includes('--skip-frechet') });
     },
   },
 };

@@ -1,0 +1,155 @@
+/**
+ * `npm run bench -- metrics [--json] [--skip-frechet]`: divd's SSIM and Fréchet distance against
+ * scikit-image and SciPy (pytorch-fid's `sqrtm` path), side by side in one run on the same inputs.
+ *
+ * The Python side (bench/reference/metrics_ref.py, run with /usr/bin/python3) generates the seeded inputs,
+ * times the reference and writes the inputs as raw files; this side reads them, times divd and prints both
+ * values, both times and the speed-up.
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { frechetDistance, ssim } from '../metrics/index.ts';
+import type { Frame } from '../metrics/index.ts';
+
+const PYTHON = process.env.DIVD_BENCH_PYTHON ?? '/usr/bin/python3';
+const REFERENCE = fileURLToPath(new URL('./reference/metrics_ref.py', import.meta.url));
+
+interface ReferenceTiming {
+  value: number;
+  median_ms: number;
+  runs: number;
+  impl: string;
+}
+
+interface ReferenceResult {
+  ssim: ReferenceTiming & { width: number; height: number };
+  frechet?: ReferenceTiming & { dim: number; samples: number };
+  versions: Record<string, string>;
+}
+
+export interface MetricComparison {
+  what: string;
+  reference: { impl: string; value: number; ms: number };
+  divd: { value: number; ms: number; runs: number; detail?: string };
+  /** reference ms / divd ms. */
+  speedup: number;
+  /** |divd - reference| and relative to |reference|. */
+  absDiff: number;
+  relDiff: number;
+  target: string;
+  met: boolean;
+}
+
+function runReference(dir: string, skipFrechet: boolean): ReferenceResult {
+  const args = [REFERENCE, dir, '--repeats', '5', ...(skipFrechet ? ['--skip-frechet'] : [])];
+  const child = spawnSync(PYTHON, args, { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', maxBuffer: 16 << 20 });
+  if (child.error || child.status !== 0) {
+    throw new Error(`${PYTHON} ${args.join(' ')} failed (${child.error?.message ?? `exit ${child.status}`}); it needs numpy, scipy and scikit-image`);
+  }
+  return JSON.parse(child.stdout.trim().split('\n').pop() ?? '') as ReferenceResult;
+}
+
+function median(times: number[]): number {
+  const s = [...times].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Median wall time of `runs` calls after one warm-up call (JIT), and the last value. */
+function timeIt<T>(fn: () => T, runs: number): { value: T; ms: number } {
+  let value = fn();
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    value = fn();
+    times.push(performance.now() - t0);
+  }
+  return { value, ms: median(times) };
+}
+
+function readF64(file: string): Float64Array {
+  const buf = fs.readFileSync(file);
+  return new Float64Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+}
+
+function compare(
+  what: string,
+  ref: ReferenceTiming,
+  ours: { value: number; ms: number },
+  runs: number,
+  target: { text: string; met: (speedup: number, ms: number) => boolean },
+  detail?: string,
+): MetricComparison {
+  const absDiff = Math.abs(ours.value - ref.value);
+  const speedup = ref.median_ms / ours.ms;
+  return {
+    what,
+    reference: { impl: ref.impl, value: ref.value, ms: ref.median_ms },
+    divd: { value: ours.value, ms: ours.ms, runs, ...(detail ? { detail } : {}) },
+    speedup,
+    absDiff,
+    relDiff: absDiff / Math.abs(ref.value),
+    target: target.text,
+    met: target.met(speedup, ours.ms),
+  };
+}
+
+export function runMetricsBench(opts: { json: boolean; skipFrechet?: boolean }): MetricComparison[] {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'divd-bench-metrics-'));
+  try {
+    process.stderr.write(`metrics benchmark: reference (${PYTHON} ${path.relative(process.cwd(), REFERENCE)}) ...\n`);
+    const ref = runReference(dir, opts.skipFrechet ?? false);
+    const out: MetricComparison[] = [];
+
+    process.stderr.write('divd SSIM ...\n');
+    const frame = (f: string): Frame => ({ data: fs.readFileSync(path.join(dir, f)), width: ref.ssim.width, height: ref.ssim.height, channels: 3 });
+    const [pred, gt] = [frame('ssim_a.u8'), frame('ssim_b.u8')];
+    const ssimRuns = 10;
+    out.push(
+      compare(`SSIM ${ref.ssim.width}x${ref.ssim.height} RGB`, ref.ssim, timeIt(() => ssim(pred, gt), ssimRuns), ssimRuns, {
+        text: '>= 5x faster than scikit-image, same value to 1e-6',
+        met: (speedup) => speedup >= 5,
+      }),
+    );
+
+    if (ref.frechet) {
+      process.stderr.write('divd Fréchet distance ...\n');
+      const stats = (i: number) => ({ mu: readF64(path.join(dir, `mu${i}.f64`)), sigma: readF64(path.join(dir, `sigma${i}.f64`)), n: ref.frechet!.samples });
+      const [a, b] = [stats(1), stats(2)];
+      const runs = 3;
+      const timed = timeIt(() => frechetDistance(a, b), runs);
+      out.push(
+        compare(
+          `Fréchet distance d=${ref.frechet.dim} full rank (n=${ref.frechet.samples})`,
+          ref.frechet,
+          { value: timed.value.distance, ms: timed.ms },
+          runs,
+          { text: '<= 500 ms, same value to 1e-3 relative', met: (_s, ms) => ms <= 500 },
+          `method ${timed.value.method}`,
+        ),
+      );
+    }
+    const ok = out.every((c) => (c.what.startsWith('SSIM') ? c.absDiff <= 1e-6 : c.relDiff <= 1e-3));
+    if (opts.json) process.stdout.write(`${JSON.stringify({ versions: ref.versions, node: process.version, results: out, valuesAgree: ok })}\n`);
+    else process.stdout.write(`${formatComparisons(out, ref.versions)}\n`);
+    if (!ok) process.exitCode = 1;
+    return out;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function formatComparisons(rows: MetricComparison[], versions: Record<string, string>): string {
+  const lines = [`reference: ${Object.entries(versions).map(([k, v]) => `${k} ${v}`).join(', ')}; divd: Node ${process.version}, 1 thread, median wall ms`, ''];
+  for (const r of rows) {
+    lines.push(`== ${r.what} ==`);
+    lines.push(`  reference  ${r.reference.ms.toFixed(1).padStart(10)} ms  value ${r.reference.value.toPrecision(15)}  (${r.reference.impl})`);
+    lines.push(`  divd       ${r.divd.ms.toFixed(1).padStart(10)} ms  value ${r.divd.value.toPrecision(15)}${r.divd.detail ? `  (${r.divd.detail})` : ''}`);
+    lines.push(`  speed-up ${r.speedup.toFixed(2)}x, |diff| ${r.absDiff.toExponential(2)} (relative ${r.relDiff.toExponential(2)})`);
+    lines.push(`  ${r.met ? 'MET ' : 'MISS'} target: ${r.target}`, '');
+  }
+  return lines.join('\n');
+}
