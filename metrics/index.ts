@@ -9,8 +9,13 @@ export {
   parsePth,
   expectTensor,
   verifyWeights,
+  DEFAULT_FETCH,
+  selectWeights,
+  fetchWeights,
+  WeightsHashMismatchError,
+  WeightsDownloadError,
 } from './weights/index.ts';
-export type { WeightsFile, WeightsPresence, WeightsId, PthTensor, PthDType, WeightsCheck } from './weights/index.ts';
+export type { WeightsFile, WeightsPresence, WeightsId, PthTensor, PthDType, WeightsCheck, FetchOutcome, FetchProgress } from './weights/index.ts';
 export { loadLpips, lpipsFromStateDicts } from './lpips.ts';
 export type { LpipsModel, LpipsNet, LoadLpipsOptions } from './lpips.ts';
 export { imagesToBatch } from './nets/images.ts';

@@ -1,7 +1,8 @@
 /**
  * The pretrained weights files divd's metrics use, where it looks for them, and whether they are there.
- * Nothing is downloaded at run time: users place the files (downloaded on a machine with internet, see
- * the README) in the weights directory, under the canonical file names below.
+ * Nothing is downloaded at run time: `divd weights fetch` (fetch.ts) downloads them on request, or users
+ * place the files (downloaded on a machine with internet) in the weights directory under the canonical
+ * file names below.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -16,7 +17,7 @@ export interface WeightsFile {
   file: string;
   /** What needs it. */
   usedBy: string;
-  /** Canonical download location (documentation only; never fetched by divd at run time). */
+  /** Canonical download location (`divd weights fetch`; never fetched at run time). */
   source: string;
   /** Start of the file's SHA-256 as published (torchvision/pytorch-fid put 8 hex digits in the name). */
   sha256Prefix: string;
@@ -81,6 +82,25 @@ export const KNOWN_WEIGHTS: readonly WeightsFile[] = [
     sha256Prefix: '6726825d',
   },
 ];
+
+/** What `divd weights fetch` gets when no names are given: the default LPIPS (AlexNet) and FID/KID files. */
+export const DEFAULT_FETCH: readonly WeightsId[] = ['lpips-alex', 'alexnet', 'inception-fid'];
+
+/**
+ * Registry entries by id or canonical file name (`all`: every known file); UsageError listing the known
+ * names for anything else.
+ */
+export function selectWeights(names: readonly string[]): WeightsFile[] {
+  if (names.length === 0) return DEFAULT_FETCH.map(weightsInfo);
+  if (names.includes('all')) return [...KNOWN_WEIGHTS];
+  const unknown = names.filter((n) => !KNOWN_WEIGHTS.some((w) => w.id === n || w.file === n));
+  if (unknown.length > 0) {
+    throw new UsageError(
+      `unknown weights ${unknown.map((n) => JSON.stringify(n)).join(', ')}; expected 'all' or any of: ${KNOWN_WEIGHTS.map((w) => w.id).join(', ')}`,
+    );
+  }
+  return KNOWN_WEIGHTS.filter((w) => names.includes(w.id) || names.includes(w.file));
+}
 
 /** $DIVD_WEIGHTS_DIR, else ~/.cache/divd/weights. */
 export function weightsDir(env: NodeJS.ProcessEnv = process.env): string {
