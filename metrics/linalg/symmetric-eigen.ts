@@ -62,21 +62,60 @@ function tridiagonalize(a: Float64Array, n: number): { diag: Float64Array; sub: 
     const hasNext = k1 < n - 2;
     let alphaNext = 0;
     let betaNext = 0;
+    const vk1 = v[k1]!;
+    const qk1 = q[k1]!;
     if (hasNext) {
       // Column k+1 of the updated block, then the next reflector from it.
-      const vk1 = v[k1]!;
-      const qk1 = q[k1]!;
       for (let i = k1 + 1; i < n; i++) col[i] = a[i * n + k1]! - v[i]! * qk1 - q[i]! * vk1;
       [alphaNext, betaNext] = reflector(col, k1, n, vNext);
       pNext.fill(0, k1 + 1, n);
     }
     // Row k+1: only its diagonal is in the block.
-    a[k1 * n + k1]! -= 2 * v[k1]! * q[k1]!;
-    for (let i = k1 + 1; i < n; i++) {
+    a[k1 * n + k1]! -= 2 * vk1 * qk1;
+    let i = k1 + 1;
+    if (hasNext) {
+      // Two rows per sweep: each load of v[j], q[j], vNext[j] and each update of pNext[j] serves both.
+      for (; i + 1 < n; i += 2) {
+        const r0 = i * n;
+        const r1 = r0 + n;
+        const v0 = v[i]!;
+        const q0 = q[i]!;
+        const w0 = vNext[i]!;
+        const v1 = v[i + 1]!;
+        const q1 = q[i + 1]!;
+        const w1 = vNext[i + 1]!;
+        a[r0 + k1]! -= v0 * qk1 + q0 * vk1;
+        a[r1 + k1]! -= v1 * qk1 + q1 * vk1;
+        let acc0 = 0;
+        let acc1 = 0;
+        for (let j = k1 + 1; j < i; j++) {
+          const vj = v[j]!;
+          const qj = q[j]!;
+          const wj = vNext[j]!;
+          const x0 = a[r0 + j]! - v0 * qj - q0 * vj;
+          const x1 = a[r1 + j]! - v1 * qj - q1 * vj;
+          a[r0 + j] = x0;
+          a[r1 + j] = x1;
+          acc0 += x0 * wj;
+          acc1 += x1 * wj;
+          pNext[j]! += x0 * w0 + x1 * w1;
+        }
+        const x10 = a[r1 + i]! - v1 * q0 - q1 * v0; // element (i+1, i)
+        a[r1 + i] = x10;
+        acc1 += x10 * w0;
+        const d0 = a[r0 + i]! - 2 * v0 * q0;
+        a[r0 + i] = d0;
+        pNext[i]! += acc0 + d0 * w0 + x10 * w1;
+        const d1 = a[r1 + i + 1]! - 2 * v1 * q1;
+        a[r1 + i + 1] = d1;
+        pNext[i + 1]! += acc1 + d1 * w1;
+      }
+    }
+    for (; i < n; i++) {
       const row = i * n;
       const vi = v[i]!;
       const qi = q[i]!;
-      a[row + k1]! -= vi * q[k1]! + qi * v[k1]!;
+      a[row + k1]! -= vi * qk1 + qi * vk1;
       if (hasNext) {
         const wi = vNext[i]!;
         let acc = 0;
