@@ -61,7 +61,7 @@ describe('blocked float64 kernels agree with the textbook loops', () => {
     for (const n of [1, 2, 3, 4, 5, 8, 9, 33, 64, 101]) {
       const lambda = Float64Array.from({ length: n }, (_, i) => (i % 3 === 0 ? 0 : 1 + 10 * (next() + 0.5)));
       // Q = I - 2 u u' / u'u is exactly orthogonal; a second reflector mixes every entry.
-      let s = new Float64Array(n * n);
+      let s: Float64Array = new Float64Array(n * n);
       for (let i = 0; i < n; i++) s[i * n + i] = lambda[i]!;
       for (let r = 0; r < 2; r++) {
         const u = Float64Array.from({ length: n }, () => next());

@@ -156,8 +156,9 @@ async function download(
   const { statusCode, headers, body } = response;
   let offset = 0;
   if (statusCode === 206 && have > 0 && rangeStart(headers) === have) offset = have;
-  else if (statusCode === 416 && have > 0) {
-    // The part file is already as long as the file (or longer): start afresh rather than guess.
+  else if ((statusCode === 416 || statusCode === 206) && have > 0) {
+    // 416: the part file is as long as the file (or longer); 206 from another offset than asked for.
+    // Either way, start afresh rather than guess.
     await body.dump();
     await fsp.rm(part, { force: true });
     return download(w, url, part, dir, dispatcher, opts);
