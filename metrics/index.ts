@@ -5,6 +5,7 @@ export {
   weightsInfo,
   requireWeights,
   WeightsMissingError,
+  WeightsNotPublishedError,
   readPth,
   parsePth,
   expectTensor,
@@ -15,7 +16,7 @@ export {
   WeightsHashMismatchError,
   WeightsDownloadError,
 } from './weights/index.ts';
-export type { WeightsFile, WeightsPresence, WeightsId, PthTensor, PthDType, WeightsCheck, FetchOutcome, FetchProgress } from './weights/index.ts';
+export type { WeightsFile, WeightsPresence, WeightsId, WeightsPolicy, PthTensor, PthDType, WeightsCheck, FetchOutcome, FetchProgress } from './weights/index.ts';
 export { loadLpips, lpipsFromStateDicts } from './lpips.ts';
 export type { LpipsModel, LpipsNet, LoadLpipsOptions } from './lpips.ts';
 export { imagesToBatch } from './nets/images.ts';

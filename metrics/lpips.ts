@@ -9,7 +9,7 @@ import { squeezeNetFeatures, SQUEEZENET_TAP_CHANNELS } from './nets/squeezenet.t
 import { vgg16Features, VGG16_TAP_CHANNELS } from './nets/vgg.ts';
 import { imagesToBatch, type RgbImage } from './nets/images.ts';
 import { expectTensor, readPth, type PthTensor } from './weights/pth.ts';
-import { requireWeights, weightsDir as defaultWeightsDir, type WeightsId } from './weights/registry.ts';
+import { requireWeights, weightsDir as defaultWeightsDir, type WeightsId, type WeightsPolicy } from './weights/registry.ts';
 
 export type LpipsNet = 'alex' | 'vgg' | 'squeeze';
 
@@ -105,6 +105,8 @@ export interface LoadLpipsOptions {
   net?: LpipsNet;
   /** Folder holding the canonical weights files (default: DIVD_WEIGHTS_DIR or ~/.cache/divd/weights). */
   weightsDir?: string;
+  /** Verify the files are the published ones (see WeightsPolicy); none: load whatever is there. */
+  policy?: WeightsPolicy;
 }
 
 /** Reads the backbone and linear-layer files from the weights directory; WeightsMissingError when absent. */
@@ -112,7 +114,7 @@ export function loadLpips(opts: LoadLpipsOptions = {}): LpipsModel {
   const net = opts.net ?? 'alex';
   const dir = opts.weightsDir ?? defaultWeightsDir();
   const spec = BACKBONES[net];
-  const backbonePath = requireWeights(spec.weights, dir);
-  const linPath = requireWeights(spec.lin, dir);
+  const backbonePath = requireWeights(spec.weights, dir, opts.policy);
+  const linPath = requireWeights(spec.lin, dir, opts.policy);
   return lpipsFromStateDicts(net, readPth(backbonePath), readPth(linPath), { backbone: backbonePath, lin: linPath });
 }

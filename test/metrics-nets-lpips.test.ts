@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
-import { loadLpips, WeightsMissingError, type LpipsModel, type LpipsNet } from '../metrics/index.ts';
+import { loadLpips, requireWeights, WeightsMissingError, WeightsNotPublishedError, type LpipsModel, type LpipsNet } from '../metrics/index.ts';
 import { useBackend } from './helpers/backends.ts';
 import { writePth } from './helpers/pth-writer.ts';
 import { formulaImage, formulaStateDict, formulaTensor } from './helpers/metrics-nets-formula.ts';
@@ -129,5 +129,41 @@ test('missing LPIPS weights name the file and where to put it', () => {
     assert.throws(() => loadLpips({ weightsDir: empty }), /alexnet-owt-7be5be79\.pth: missing tensor 'features\.3\.weight'/);
   } finally {
     fs.rmSync(empty, { recursive: true, force: true });
+  }
+});
+
+test('the evaluation policy refuses weights that are not the published files unless trusted, and says so', () => {
+  writeFormulaLin(dir, 'alex');
+  // The formula files are deterministic test weights, so their SHA-256 cannot be the published one.
+  assert.throws(
+    () => loadLpips({ weightsDir: dir, policy: { trust: false, warnings: [] } }),
+    (e: unknown) =>
+      e instanceof WeightsNotPublishedError &&
+      e.message.includes(path.join(dir, 'alexnet-owt-7be5be79.pth')) &&
+      e.message.includes('7be5be79… (published prefix)') &&
+      e.message.includes('--trust-weights'),
+  );
+  const policy = { trust: true, warnings: [] as string[] };
+  const model = loadLpips({ weightsDir: dir, policy });
+  model.dispose();
+  assert.equal(policy.warnings.length, 2, policy.warnings.join('\n'));
+  assert.match(policy.warnings[0]!, /alexnet-owt-7be5be79\.pth is not the published file .*not comparable with published numbers/);
+  assert.match(policy.warnings[1]!, /lpips-v0\.1-alex\.pth is not the published file/);
+});
+
+test('the published LPIPS linear-layer file passes the evaluation policy without a warning', (t) => {
+  const published = path.join(sharedLpips, 'alex.pth');
+  if (!fs.existsSync(published)) {
+    t.skip(`published LPIPS weights not at ${published}`);
+    return;
+  }
+  const pubDir = fs.mkdtempSync(path.join(os.tmpdir(), 'divd-lpips-policy-'));
+  try {
+    fs.copyFileSync(published, path.join(pubDir, 'lpips-v0.1-alex.pth'));
+    const policy = { trust: false, warnings: [] as string[] };
+    assert.equal(requireWeights('lpips-alex', pubDir, policy), path.join(pubDir, 'lpips-v0.1-alex.pth'));
+    assert.deepEqual(policy.warnings, []);
+  } finally {
+    fs.rmSync(pubDir, { recursive: true, force: true });
   }
 });

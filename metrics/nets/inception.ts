@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import { imagesToBatch, type RgbImage } from './images.ts';
 import { convBnFolded, disposeConv, type ConvParams, type StateDict } from './torch-layout.ts';
 import { readPth } from '../weights/pth.ts';
-import { requireWeights, weightsDir as defaultWeightsDir } from '../weights/registry.ts';
+import { requireWeights, weightsDir as defaultWeightsDir, type WeightsPolicy } from '../weights/registry.ts';
 
 export const FID_FEATURE_DIMS = 2048;
 const INPUT_SIZE = 299;
@@ -199,10 +199,12 @@ export function fidInceptionFromStateDict(sd: StateDict, label: string, opts: Fi
 export interface LoadFidInceptionOptions extends FidInceptionOptions {
   /** Folder holding pt_inception-2015-12-05-6726825d.pth (default: DIVD_WEIGHTS_DIR or ~/.cache/divd/weights). */
   weightsDir?: string;
+  /** Verify the file is the published one (see WeightsPolicy); none: load whatever is there. */
+  policy?: WeightsPolicy;
 }
 
 /** Reads pytorch-fid's weights from the weights directory; WeightsMissingError when absent. */
 export function loadFidInception(opts: LoadFidInceptionOptions = {}): FidInception {
-  const file = requireWeights('inception-fid', opts.weightsDir ?? defaultWeightsDir());
+  const file = requireWeights('inception-fid', opts.weightsDir ?? defaultWeightsDir(), opts.policy);
   return fidInceptionFromStateDict(readPth(file), file, opts);
 }

@@ -1,5 +1,5 @@
-export { KNOWN_WEIGHTS, DEFAULT_FETCH, selectWeights, weightsDir, weightsPresence, weightsInfo, requireWeights, WeightsMissingError } from './registry.ts';
-export type { WeightsFile, WeightsPresence, WeightsId } from './registry.ts';
+export { KNOWN_WEIGHTS, DEFAULT_FETCH, selectWeights, weightsDir, weightsPresence, weightsInfo, requireWeights, WeightsMissingError, WeightsNotPublishedError } from './registry.ts';
+export type { WeightsFile, WeightsPresence, WeightsId, WeightsPolicy } from './registry.ts';
 export { readPth, parsePth, expectTensor } from './pth.ts';
 export type { PthTensor, PthDType } from './pth.ts';
 export { verifyWeights } from './verify.ts';

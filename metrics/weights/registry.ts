@@ -4,6 +4,7 @@
  * place the files (downloaded on a machine with internet) in the weights directory under the canonical
  * file names below.
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -145,10 +146,65 @@ export class WeightsMissingError extends UsageError {
   }
 }
 
-/** The path of a weights file, checked to exist. */
-export function requireWeights(id: WeightsId, dir: string = weightsDir()): string {
+/** A weights file is present but is not the published file (its SHA-256 differs); refused unless trusted. */
+export class WeightsNotPublishedError extends UsageError {
+  constructor(
+    readonly weights: WeightsFile,
+    readonly path: string,
+    readonly actual: string,
+  ) {
+    super(
+      `${path} is not the published ${weights.file}: its SHA-256 is ${actual}, expected ${weights.sha256 ?? `${weights.sha256Prefix}… (published prefix)`}. ` +
+        `Fetch it again (divd weights fetch ${weights.id} --force), or pass --trust-weights (DIVD_TRUST_WEIGHTS=1) to use it anyway; ` +
+        'metrics computed with it are then marked as not comparable with published numbers.',
+    );
+    this.name = 'WeightsNotPublishedError';
+  }
+}
+
+/**
+ * Whether loaded weights must be the published files. Metrics reported as comparable with papers need the
+ * published weights, so the evaluation path verifies; library callers that load their own test weights
+ * pass no policy. `warnings` collects what was used anyway under `trust`.
+ */
+export interface WeightsPolicy {
+  trust: boolean;
+  warnings: string[];
+}
+
+// Hashing a 100 MB file costs ~0.3 s: remember digests per (path, size, mtime) for the process's lifetime.
+const digestCache = new Map<string, string>();
+
+function sha256Sync(file: string): string {
+  const st = fs.statSync(file);
+  const key = `${file}\0${st.size}\0${st.mtimeMs}`;
+  const cached = digestCache.get(key);
+  if (cached) return cached;
+  const hash = createHash('sha256');
+  const fd = fs.openSync(file, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(1 << 22);
+    for (let n; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0; ) hash.update(buf.subarray(0, n));
+  } finally {
+    fs.closeSync(fd);
+  }
+  const digest = hash.digest('hex');
+  digestCache.set(key, digest);
+  return digest;
+}
+
+/** The path of a weights file, checked to exist and, under a policy, to be the published file. */
+export function requireWeights(id: WeightsId, dir: string = weightsDir(), policy?: WeightsPolicy): string {
   const w = weightsInfo(id);
   const p = path.join(dir, w.file);
   if (!fs.statSync(p, { throwIfNoEntry: false })?.isFile()) throw new WeightsMissingError(w, p);
+  if (policy) {
+    const digest = sha256Sync(p);
+    if (!digest.startsWith(w.sha256 ?? w.sha256Prefix)) {
+      const refused = new WeightsNotPublishedError(w, p, digest);
+      if (!policy.trust) throw refused;
+      policy.warnings.push(`${w.file} is not the published file (SHA-256 ${digest.slice(0, 12)}…), used because of --trust-weights: not comparable with published numbers`);
+    }
+  }
   return p;
 }

@@ -18,7 +18,9 @@ import {
   psnr,
   ssim,
   WeightsMissingError,
+  WeightsNotPublishedError,
   type FrameScores,
+  type WeightsPolicy,
   type MetricsReport,
   type SetLevelMetrics,
 } from '../../metrics/index.ts';
@@ -34,6 +36,11 @@ export interface FramePairFiles {
 
 export interface EvaluateOptions {
   weightsDir?: string;
+  /**
+   * Use weights files that are not the published ones (default: DIVD_TRUST_WEIGHTS=1); their metrics then
+   * carry a note that they are not comparable with published numbers. Without it such files are refused.
+   */
+  trustWeights?: boolean;
   /** Called after each frame's PSNR/SSIM (progress). */
   onFrame?(done: number, total: number): void;
 }
@@ -45,7 +52,7 @@ function asFrame(f: FrameU8) {
 }
 
 function unavailableReason(e: unknown): string {
-  if (e instanceof WeightsMissingError) return e.message;
+  if (e instanceof WeightsMissingError || e instanceof WeightsNotPublishedError) return e.message;
   throw e;
 }
 
@@ -57,11 +64,13 @@ export async function evaluatePairs(pairs: readonly FramePairFiles[], cfg: EvalC
   const notes: string[] = [];
   const compare = { crop: cfg.cropBorder, yChannel: cfg.yChannel };
   const ssimVariant = cfg.ssim.variant === 'basicsr' ? 'ssim' : 'ssim-skimage-default';
+  // Scores are only comparable with papers' when computed with the published weights: verify them.
+  const policy: WeightsPolicy = { trust: opts.trustWeights ?? process.env.DIVD_TRUST_WEIGHTS === '1', warnings: [] };
 
   let lpips: ReturnType<typeof loadLpips> | undefined;
   if (want.has('lpips')) {
     try {
-      lpips = loadLpips({ net: cfg.lpips.net, weightsDir: opts.weightsDir });
+      lpips = loadLpips({ net: cfg.lpips.net, weightsDir: opts.weightsDir, policy });
     } catch (e) {
       unavailable.lpips = unavailableReason(e);
     }
@@ -69,13 +78,14 @@ export async function evaluatePairs(pairs: readonly FramePairFiles[], cfg: EvalC
   let inception: ReturnType<typeof loadFidInception> | undefined;
   if (want.has('fid') || want.has('kid')) {
     try {
-      inception = loadFidInception({ weightsDir: opts.weightsDir });
+      inception = loadFidInception({ weightsDir: opts.weightsDir, policy });
     } catch (e) {
       const reason = unavailableReason(e);
       if (want.has('fid')) unavailable.fid = reason;
       if (want.has('kid')) unavailable.kid = reason;
     }
   }
+  notes.push(...policy.warnings.map((w) => `weights: ${w}`));
   const predStats = inception ? new FeatureStatistics(FID_FEATURE_DIMS, { keepFeatures: true }) : undefined;
   const gtStats = inception ? new FeatureStatistics(FID_FEATURE_DIMS, { keepFeatures: true }) : undefined;
 
