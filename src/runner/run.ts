@@ -103,6 +103,11 @@ export async function executeTrials(plan: Plan, trials: Trial[], o: RunOptions, 
       await parent?.end(outcomes.some((x) => x.state === 'failed') ? 'FAILED' : 'FINISHED');
     }
     return { outcomes, ...(launched.detached ? { detached: launched.detached } : {}) };
+  } catch (e) {
+    // A sweep run opened just now for trials that never started (bad input, sbatch refusing) ends FAILED
+    // rather than staying RUNNING; a reattached one may still have trials queued elsewhere.
+    if (parent && !parent.resumed) await parent.end('FAILED');
+    throw e;
   } finally {
     await tracker.close();
   }
