@@ -121,11 +121,12 @@ export async function runCommand(spec: string, flags: RunFlags): Promise<number>
   if (flags.json) process.stdout.write(`${JSON.stringify(result)}\n`);
   else if (result.detached) {
     const count = (s: string) => result.trials.filter((t) => t.state === s).length;
+    const runsFlag = flags.runs === 'runs' ? '' : ` --runs ${flags.runs}`;
     process.stdout.write(
       `${result.experiment}: ${count('submitted')} submitted to Slurm, ${count('queued') + count('running')} already in Slurm, ${count('cached')} cached; job ${result.detached.jobIds.join(', ')}\n` +
         `${summary(result.trials)}\n` +
-        `follow:   divd status ${spec} --wait   (then the report is written; or: ${result.detached.hint})\n` +
-        `cancel:   divd cancel ${spec}\n`,
+        `follow:   divd status ${spec}${runsFlag} --wait   (then the report is written; or: ${result.detached.hint})\n` +
+        `cancel:   divd cancel ${spec}${runsFlag}\n`,
     );
     return 0;
   } else {

@@ -5,6 +5,6 @@ export { localLauncher, type LocalOptions } from './local.ts';
 export { slurmLauncher, waitForSlurm, type FollowOptions } from './slurm.ts';
 export { validateSlurmOptions, type SlurmOptions } from './slurm-options.ts';
 export { batchScript, sbatchArgs, taskMap, shellQuote, type SlurmBatch, type TaskMap } from './slurm-script.ts';
-export { readSlurmState, querySlurm, trialsInSlurm, type SlurmState, type SlurmSubmission, type TrialInSlurm } from './slurm-state.ts';
+export { readSlurmState, querySlurm, trialsInSlurm, type SlurmState, type SlurmSubmission, type TrialInSlurm, type QueueReader } from './slurm-state.ts';
 export { parseSqueue, scancel, type QueuedTask } from './slurm-commands.ts';
 export { sweepStatus, etaFromLog, tailLines, SWEEP_STATES, type SweepStatus, type SweepTrialStatus, type SweepTrialState } from './status.ts';

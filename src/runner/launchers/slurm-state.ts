@@ -79,9 +79,12 @@ export function trialsInSlurm(state: SlurmState, queue: readonly QueuedTask[]): 
   return out;
 }
 
+/** Lists the array tasks slurmctld knows of these jobs (squeue; replaceable to read a recorded listing). */
+export type QueueReader = (jobIds: readonly string[]) => QueuedTask[];
+
 /** trialsInSlurm with the queue read from squeue (nothing is asked when no job was ever submitted). */
-export function querySlurm(experimentDir: string): Map<string, TrialInSlurm> {
+export function querySlurm(experimentDir: string, readQueue: QueueReader = squeue): Map<string, TrialInSlurm> {
   const state = readSlurmState(experimentDir);
   const ids = [...new Set(state.submissions.map((s) => s.jobId))];
-  return trialsInSlurm(state, ids.length ? squeue(ids) : []);
+  return trialsInSlurm(state, ids.length ? readQueue(ids) : []);
 }

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Plan } from '../../spec/types.ts';
 import { RunDir, type TrialStatus } from '../run-dir.ts';
-import { querySlurm, readSlurmState, type TrialInSlurm } from './slurm-state.ts';
+import { querySlurm, readSlurmState, type QueueReader, type TrialInSlurm } from './slurm-state.ts';
 
 export const SWEEP_STATES = ['finished', 'running', 'queued', 'pending', 'failed'] as const;
 export type SweepTrialState = (typeof SWEEP_STATES)[number];
@@ -100,11 +100,13 @@ export interface SweepStatusOptions {
   /** Trials to report (default: all of the plan). */
   trialIds?: readonly string[];
   now?: number;
+  /** How the Slurm queue is read (default: squeue). */
+  readQueue?: QueueReader;
 }
 
 export function sweepStatus(plan: Plan, runsDir: string, o: SweepStatusOptions = {}): SweepStatus {
   const experimentDir = path.join(runsDir, plan.name);
-  const slurm = readSlurmState(experimentDir).submissions.length ? querySlurm(experimentDir) : new Map<string, TrialInSlurm>();
+  const slurm = readSlurmState(experimentDir).submissions.length ? querySlurm(experimentDir, o.readQueue) : new Map<string, TrialInSlurm>();
   const now = o.now ?? Date.now();
   const wanted = o.trialIds ? new Set(o.trialIds) : undefined;
   const trials: SweepTrialStatus[] = [];
