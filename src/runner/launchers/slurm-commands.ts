@@ -46,8 +46,16 @@ export interface QueuedTask {
 /** States after which a task will not run again without a new submission. */
 const ENDED = new Set(['COMPLETED', 'FAILED', 'CANCELLED', 'TIMEOUT', 'NODE_FAIL', 'OUT_OF_MEMORY', 'BOOT_FAIL', 'DEADLINE', 'PREEMPTED', 'SPECIAL_EXIT', 'REVOKED']);
 
+/** States of a task that waits to start (first time, or again after a requeue). */
+const WAITING = new Set(['PENDING', 'REQUEUED', 'REQUEUE_HOLD', 'REQUEUE_FED', 'SUSPENDED']);
+
 export function taskInFlight(state: string): boolean {
   return !ENDED.has(state);
+}
+
+/** A task in flight is queued while it waits, running otherwise (configuring, running, completing). */
+export function taskPhase(state: string): 'queued' | 'running' {
+  return WAITING.has(state) ? 'queued' : 'running';
 }
 
 /** Parses `squeue --array --format=%F|%K|%T|%r` lines (array job id | task id | state | reason). */

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { UsageError } from '../../errors.ts';
 import { writeFileAtomicSync, writeJsonAtomicSync } from '../../atomic-write.ts';
 import { DIVD_BIN, prepareSyntheticData } from './shared-data.ts';
-import { requireCommand, sbatch } from './slurm-commands.ts';
+import { requireCommand, sbatch, taskPhase } from './slurm-commands.ts';
 import { validateSlurmOptions, type SlurmOptions } from './slurm-options.ts';
 import { batchScript, capturedEnv, sbatchArgs, taskMap, type SlurmBatch } from './slurm-script.ts';
 import { querySlurm, recordSubmission, slurmDir } from './slurm-state.ts';
@@ -38,7 +38,7 @@ export function slurmLauncher(options: SlurmOptions): Launcher {
         const inSlurm = held.get(trial.id);
         if (inSlurm?.inFlight) {
           jobIds.add(inSlurm.jobId);
-          outcomes.push({ id: trial.id, label: trial.label, state: inSlurm.state === 'RUNNING' ? 'running' : 'queued', runDir, slurmTask: inSlurm.name });
+          outcomes.push({ id: trial.id, label: trial.label, state: taskPhase(inSlurm.state ?? 'PENDING'), runDir, slurmTask: inSlurm.name });
         } else {
           submit.push(trial);
           outcomes.push({ id: trial.id, label: trial.label, state: 'submitted', runDir });

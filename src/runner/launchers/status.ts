@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Plan } from '../../spec/types.ts';
 import { RunDir, type TrialStatus } from '../run-dir.ts';
+import { taskPhase } from './slurm-commands.ts';
 import { querySlurm, readSlurmState, type QueueReader, type TrialInSlurm } from './slurm-state.ts';
 
 export const SWEEP_STATES = ['finished', 'running', 'queued', 'pending', 'failed'] as const;
@@ -83,12 +84,9 @@ export function etaFromLog(logFile: string, steps: number): number | undefined {
   return Math.max(0, (steps - b.step) / rate);
 }
 
-/** Slurm states of a task that has not started (yet, or again). */
-const WAITING = new Set(['PENDING', 'REQUEUED', 'REQUEUE_HOLD', 'REQUEUE_FED', 'SUSPENDED']);
-
 function classify(done: boolean, status: TrialStatus | undefined, inSlurm: TrialInSlurm | undefined, now: number): { state: SweepTrialState; error?: string } {
   if (done) return { state: 'finished' };
-  if (inSlurm?.inFlight) return { state: WAITING.has(inSlurm.state ?? '') ? 'queued' : 'running' };
+  if (inSlurm?.inFlight) return { state: taskPhase(inSlurm.state ?? 'PENDING') };
   if (status?.stage === 'failed') return { state: 'failed', error: status.error };
   if (inSlurm) return { state: 'failed', error: `Slurm task ${inSlurm.name} ended ${inSlurm.state ?? '(no longer known to squeue)'} before the trial finished` };
   const fresh = status?.updatedAt !== undefined && now - Date.parse(status.updatedAt) < LOCAL_RUNNING_MS;
