@@ -132,7 +132,7 @@ export function buildProgram(): Command {
   program
     .command('status')
     .description(
-      'where every trial of a spec stands: finished, running (stage, step, ETA), queued in Slurm (job_task and\n' +
+      'where every trial of a spec stands: finished, running (stage, step, ETA), queued in Slurm (job_task and ' +
         'reason), pending, failed (error and the last lines of its log); reads run directories and squeue',
     )
     .argument('<spec>', 'experiment spec (YAML)')
@@ -149,7 +149,7 @@ export function buildProgram(): Command {
 
   program
     .command('cancel')
-    .description('cancel (scancel) the Slurm jobs holding queued or running trials of a spec; the trials keep their\ncheckpoints and the next `divd run --launcher slurm` resubmits them')
+    .description('cancel (scancel) the Slurm jobs holding queued or running trials of a spec; the trials keep their checkpoints and the next `divd run --launcher slurm` resubmits them')
     .argument('<spec>', 'experiment spec (YAML)')
     .option('--runs <dir>', 'runs directory', 'runs')
     .option('--json', 'print one JSON object instead of text')
