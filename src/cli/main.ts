@@ -11,7 +11,9 @@ import { runSync } from './sync.ts';
 import { buildDataCommand } from './data.ts';
 import { buildWeightsCommand } from './weights.ts';
 import { reportCommand } from './report.ts';
-import { evalCommand, runCommand, trialCommand } from './run.ts';
+import { evalCommand, runCommand, trialCommand, type RunFlags } from './run.ts';
+import { statusCommand } from './status.ts';
+import { cancelCommand } from './cancel.ts';
 import { modelSummary, renderModelSummary } from './model.ts';
 
 function parseThreads(value: string): number {
@@ -35,6 +37,36 @@ function parseNonNegative(flag: string): (value: string) => number {
     return n;
   };
 }
+
+function parseSeconds(flag: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${flag} must be a positive number of seconds, got ${JSON.stringify(value)}`);
+    return n;
+  };
+}
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+const RUN_HELP = `
+Launchers:
+  local (default)   trials on this machine: one at a time in this process, or --jobs N processes at once.
+  slurm             one Slurm array job, one task per pending trial (finished trials are skipped, failed ones
+                    resubmitted, ones Slurm already holds left alone). Each task runs
+                    \`divd trial <spec> --id <trial> --parent-run <sweep run>\` in this directory, its output in
+                    runs/<experiment>/<trial>/slurm.log. The script and its task map are kept in
+                    runs/<experiment>/slurm/<time>/{job.sbatch,tasks.json}. Returns after sbatch unless --wait.
+                    Runs dir, data and tracking (mlruns/ or an MLflow server) must be reachable from the nodes.
+
+Examples:
+  divd run experiments/smoke.yaml --jobs 2
+  divd run experiments/ablation-windows.yaml --launcher slurm --partition gpu --gpus-per-trial 1 \\
+      --cpus-per-trial 8 --mem 32G --time 48:00:00 --max-concurrent 4 --requeue --sbatch-arg=--account=lab
+  divd status experiments/ablation-windows.yaml --wait      # follow the array, then write the report
+  divd cancel experiments/ablation-windows.yaml
+`;
 
 function backendOptions(cmd: Command): Command {
   return cmd
@@ -79,11 +111,51 @@ export function buildProgram(): Command {
       .option('--report-dir <dir>', 'report folder (default: reports/<experiment>/)')
       .option('--json', 'print one JSON object (trial outcomes, report files) instead of text')
       .option('--force', 're-run finished trials too (their run directories start afresh)')
-      .option('--jobs <n>', 'trials at once, each in its own process with cores/n threads (default 1)', parseThreadsLike('--jobs'))
-      .option('--quiet', 'no progress output'),
-  ).action(async (spec: string, opts: { runs: string; only?: string[]; report: boolean; reportDir?: string; json?: boolean; quiet?: boolean; jobs?: number; force?: boolean; backend?: string; threads?: number }) => {
+      .option('--jobs <n>', 'local launcher: trials at once, each in its own process with cores/n threads (default 1)', parseThreadsLike('--jobs'))
+      .option('--launcher <name>', 'where trials run: local (this machine, the default) or slurm (one array job)')
+      .option('--partition <name>', 'slurm: partition (sbatch --partition)')
+      .option('--gpus-per-trial <n>', 'slurm: GPUs per trial (--gres=gpu:N)', parseNonNegative('--gpus-per-trial'))
+      .option('--cpus-per-trial <n>', 'slurm: cores per trial (--cpus-per-task; also its wasm thread count)', parseThreadsLike('--cpus-per-trial'))
+      .option('--mem <size>', 'slurm: memory per trial, e.g. 32G')
+      .option('--time <limit>', 'slurm: time limit per trial, e.g. 48:00:00 or 2-00:00:00')
+      .option('--max-concurrent <k>', 'slurm: array tasks running at once (--array=…%K; default unlimited)', parseThreadsLike('--max-concurrent'))
+      .option('--sbatch-arg <arg>', 'slurm: one more sbatch option, repeatable, e.g. --sbatch-arg=--account=lab', collect)
+      .option('--requeue', 'slurm: let Slurm requeue preempted trials (they resume from their last checkpoint)')
+      .option('--wait', 'slurm: follow the array until it ends, then write the report (default: return after sbatch)')
+      .option('--poll <seconds>', 'slurm --wait: seconds between squeue polls (default 10)', parseSeconds('--poll'))
+      .option('--quiet', 'no progress output')
+      .addHelpText('after', RUN_HELP),
+  ).action(async (spec: string, opts: RunFlags) => {
     process.exitCode = await runCommand(spec, opts);
   });
+
+  program
+    .command('status')
+    .description(
+      'where every trial of a spec stands: finished, running (stage, step, ETA), queued in Slurm (job_task and ' +
+        'reason), pending, failed (error and the last lines of its log); reads run directories and squeue',
+    )
+    .argument('<spec>', 'experiment spec (YAML)')
+    .option('--runs <dir>', 'runs directory', 'runs')
+    .option('--only <trial...>', 'only these trials (label, id or id prefix)')
+    .option('--wait', 'poll until nothing is queued or running, then write the report and end the sweep\'s tracker run; exit 1 if a trial failed')
+    .option('--poll <seconds>', 'seconds between polls with --wait (default 10)', parseSeconds('--poll'))
+    .option('--no-report', 'with --wait: skip writing the report')
+    .option('--report-dir <dir>', 'report folder (default: reports/<experiment>/)')
+    .option('--json', 'print one JSON object instead of text')
+    .action(async (spec: string, opts: { runs: string; only?: string[]; wait?: boolean; poll?: number; report: boolean; reportDir?: string; json?: boolean }) => {
+      process.exitCode = await statusCommand(spec, opts);
+    });
+
+  program
+    .command('cancel')
+    .description('cancel (scancel) the Slurm jobs holding queued or running trials of a spec; the trials keep their checkpoints and the next `divd run --launcher slurm` resubmits them')
+    .argument('<spec>', 'experiment spec (YAML)')
+    .option('--runs <dir>', 'runs directory', 'runs')
+    .option('--json', 'print one JSON object instead of text')
+    .action((spec: string, opts: { runs: string; json?: boolean }) => {
+      process.exitCode = cancelCommand(spec, opts);
+    });
 
   backendOptions(
     program

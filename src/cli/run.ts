@@ -8,7 +8,7 @@ import { metricsJson } from '../../metrics/index.ts';
 import { DEFAULTS } from '../spec/index.ts';
 import { loadSpec, selectTrials } from '../spec/index.ts';
 import type { EvalConfig, MetricName } from '../spec/types.ts';
-import { executeTrials, evaluatePairs, pairFolders, runSpec, type TrialOutcome } from '../runner/index.ts';
+import { executeTrials, evaluatePairs, pairFolders, runSpec, slurmLauncher, LAUNCHER_NAMES, type Launcher, type TrialOutcome } from '../runner/index.ts';
 import { writeJsonAtomicSync } from '../atomic-write.ts';
 import { installInterruptHandler } from '../runner/interrupt.ts';
 import { UsageError } from '../errors.ts';
@@ -24,7 +24,9 @@ async function startBackend(flags: BackendFlags, quiet = false): Promise<void> {
 }
 
 function summary(outcomes: TrialOutcome[]): string {
-  return outcomes.map((o) => `  ${o.state.padEnd(6)} ${o.id}  ${o.label}${o.error ? `\n         ${o.error}` : ''}`).join('\n');
+  return outcomes
+    .map((o) => `  ${o.state.padEnd(9)} ${o.id}  ${o.label}${o.slurmTask ? `  (Slurm ${o.slurmTask})` : ''}${o.error ? `\n            ${o.error}` : ''}`)
+    .join('\n');
 }
 
 export interface RunFlags extends BackendFlags {
@@ -36,6 +38,61 @@ export interface RunFlags extends BackendFlags {
   quiet?: boolean;
   jobs?: number;
   force?: boolean;
+  launcher?: string;
+  partition?: string;
+  gpusPerTrial?: number;
+  cpusPerTrial?: number;
+  time?: string;
+  mem?: string;
+  maxConcurrent?: number;
+  sbatchArg?: string[];
+  requeue?: boolean;
+  wait?: boolean;
+  poll?: number;
+}
+
+const SLURM_FLAGS = [
+  ['partition', '--partition'],
+  ['gpusPerTrial', '--gpus-per-trial'],
+  ['cpusPerTrial', '--cpus-per-trial'],
+  ['time', '--time'],
+  ['mem', '--mem'],
+  ['maxConcurrent', '--max-concurrent'],
+  ['sbatchArg', '--sbatch-arg'],
+  ['requeue', '--requeue'],
+  ['wait', '--wait'],
+] as const;
+
+/** The launcher the flags ask for; undefined means the default local one (with --jobs). */
+export function launcherFromFlags(flags: RunFlags): Launcher | undefined {
+  const name = flags.launcher ?? 'local';
+  if (!(LAUNCHER_NAMES as readonly string[]).includes(name)) throw new UsageError(`--launcher must be ${LAUNCHER_NAMES.join(' or ')}, got ${JSON.stringify(name)}`);
+  if (name === 'local') {
+    const misplaced = SLURM_FLAGS.find(([key]) => flags[key] !== undefined);
+    if (misplaced) throw new UsageError(`${misplaced[1]} applies to --launcher slurm only (the default launcher is local)`);
+    return undefined;
+  }
+  if (flags.jobs !== undefined) throw new UsageError('--jobs is for --launcher local; with --launcher slurm use --max-concurrent');
+  return slurmLauncher({
+    partition: flags.partition,
+    gpusPerTrial: flags.gpusPerTrial,
+    cpusPerTrial: flags.cpusPerTrial,
+    time: flags.time,
+    mem: flags.mem,
+    maxConcurrent: flags.maxConcurrent,
+    sbatchArgs: flags.sbatchArg,
+    requeue: flags.requeue,
+  });
+}
+
+/** Prints one line whenever the set of queued/running Slurm tasks changes. */
+export function followPrinter(): (inFlight: { trial: string; task: string; state: string }[]) => void {
+  let last = '';
+  return (inFlight) => {
+    const line = inFlight.length ? `waiting for ${inFlight.length} Slurm task(s): ${inFlight.map((t) => `${t.task} ${t.state}`).join(', ')}` : 'no Slurm task left queued or running';
+    if (line !== last) process.stderr.write(`${line}\n`);
+    last = line;
+  };
 }
 
 function stopMessage(): void {
@@ -43,12 +100,36 @@ function stopMessage(): void {
 }
 
 export async function runCommand(spec: string, flags: RunFlags): Promise<number> {
+  const launcher = launcherFromFlags(flags);
   installInterruptHandler(stopMessage);
   const started = Date.now();
-  await startBackend(flags, flags.quiet || flags.json);
-  const result = await runSpec(spec, { runsDir: flags.runs, only: flags.only, report: flags.report, reportDir: flags.reportDir, quiet: flags.quiet || flags.json, jobs: flags.jobs, force: flags.force });
+  // The Slurm launcher trains nothing here: no backend to start.
+  if (!launcher) await startBackend(flags, flags.quiet || flags.json);
+  const quiet = flags.quiet || flags.json;
+  const result = await runSpec(spec, {
+    runsDir: flags.runs,
+    only: flags.only,
+    report: flags.report,
+    reportDir: flags.reportDir,
+    quiet,
+    jobs: flags.jobs,
+    force: flags.force,
+    launcher,
+    wait: flags.wait,
+    follow: { pollSeconds: flags.poll, onPoll: quiet ? undefined : followPrinter() },
+  });
   if (flags.json) process.stdout.write(`${JSON.stringify(result)}\n`);
-  else {
+  else if (result.detached) {
+    const count = (s: string) => result.trials.filter((t) => t.state === s).length;
+    const runsFlag = flags.runs === 'runs' ? '' : ` --runs ${flags.runs}`;
+    process.stdout.write(
+      `${result.experiment}: ${count('submitted')} submitted to Slurm, ${count('queued') + count('running')} already in Slurm, ${count('cached')} cached; job ${result.detached.jobIds.join(', ')}\n` +
+        `${summary(result.trials)}\n` +
+        `follow:   divd status ${spec}${runsFlag} --wait   (then the report is written; or: ${result.detached.hint})\n` +
+        `cancel:   divd cancel ${spec}${runsFlag}\n`,
+    );
+    return 0;
+  } else {
     const count = (s: string) => result.trials.filter((t) => t.state === s).length;
     const wall = ((Date.now() - started) / 1000).toFixed(0);
     process.stdout.write(
@@ -68,7 +149,7 @@ export async function trialCommand(spec: string, flags: BackendFlags & { id: str
   if (trials.length !== 1) throw new UsageError(`--id ${flags.id} matches ${trials.length} trials of ${spec}; give a full id (divd plan ${spec} lists them)`);
   installInterruptHandler(stopMessage);
   await startBackend(flags, flags.json || flags.quiet);
-  const outcomes = await executeTrials(plan, trials, { runsDir: flags.runs, report: false, quiet: flags.quiet, parentRunId: flags.parentRun });
+  const { outcomes } = await executeTrials(plan, trials, { runsDir: flags.runs, report: false, quiet: flags.quiet, parentRunId: flags.parentRun });
   if (flags.json) process.stdout.write(`${JSON.stringify(outcomes[0])}\n`);
   else process.stdout.write(`${summary(outcomes)}\n`);
   return outcomes[0]!.state === 'failed' ? 1 : 0;

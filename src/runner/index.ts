@@ -1,6 +1,7 @@
 /** The runner: trials from plan to metrics.json, the sweep loop, evaluation of any folders. */
-export { runSpec, executeTrials } from './run.ts';
-export type { RunOptions, RunResult, TrialOutcome } from './run.ts';
+export { runSpec, executeTrials, finishSweep, endedOutcomes } from './run.ts';
+export type { RunOptions, RunResult, FinishOptions } from './run.ts';
+export * from './launchers/index.ts';
 export { runTrial, loopConfig, dataSourceOf } from './trial.ts';
 export { evaluatePairs, pairFolders } from './evaluate.ts';
 export type { FramePairFiles, EvaluateOptions } from './evaluate.ts';

@@ -1,23 +1,20 @@
 /**
- * `divd run <spec>`: plan the trials, run the pending ones (finished trials are cached by id and never
- * re-run; interrupted ones resume from their checkpoints), log everything to the tracker under one parent
- * run per sweep, and write the report.
+ * `divd run <spec>`: plan the trials, hand the pending ones to a launcher (finished trials are cached by id
+ * and never re-run; interrupted or failed ones resume from their checkpoints), log everything to the
+ * tracker under one parent run per sweep, and write the report. The local launcher returns when the trials
+ * have ended; the Slurm launcher returns after submitting, and `wait` (or `divd status --wait`) follows the
+ * jobs and then finishes the sweep the same way.
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { prepareDataset } from '../../datasets/index.ts';
 import { generateReport, type ReportResult } from '../report/index.ts';
 import { loadSpec, selectTrials } from '../spec/index.ts';
 import type { Plan, Trial } from '../spec/types.ts';
 import { createTracker, resolveTracking, type ResolvedTracking, type Tracker, type TrackedRun } from '../tracking/index.ts';
-import { UsageError } from '../errors.ts';
 import { RunDir } from './run-dir.ts';
-import { createProgress } from './progress.ts';
-import { dataSourceOf, defaultDataCacheDir, runTrial } from './trial.ts';
-import { stopRequested } from './interrupt.ts';
+import { localLauncher, sweepStatus, waitForSlurm, type FollowOptions, type Launcher, type TrialOutcome } from './launchers/index.ts';
+
+export type { TrialOutcome } from './launchers/index.ts';
 
 export interface RunOptions {
   runsDir: string;
@@ -30,18 +27,15 @@ export interface RunOptions {
   weightsDir?: string;
   /** Re-run finished trials too (their run directories are started afresh). */
   force?: boolean;
-  /** Trials run at once, each in its own `divd trial` process (default 1: in this process, one by one). */
+  /** Where trials run (default: the local launcher, one trial at a time in this process). */
+  launcher?: Launcher;
+  /** Trials run at once by the default local launcher, each in its own `divd trial` process. */
   jobs?: number;
-  /** Log trials as children of this existing run (what `divd run --jobs` passes to its `divd trial`s). */
+  /** Log trials as children of this existing run (what launchers pass to `divd trial`). */
   parentRunId?: string;
-}
-
-export interface TrialOutcome {
-  id: string;
-  label: string;
-  state: 'cached' | 'done' | 'failed';
-  error?: string;
-  runDir: string;
+  /** Launchers that return before their trials end (Slurm): follow them, then write the report. */
+  wait?: boolean;
+  follow?: FollowOptions;
 }
 
 export interface RunResult {
@@ -49,6 +43,8 @@ export interface RunResult {
   trials: TrialOutcome[];
   report?: ReportResult;
   tracking: ResolvedTracking;
+  /** Set when trials were left running in Slurm: the jobs and a command to watch them. */
+  detached?: { jobIds: string[]; hint: string };
 }
 
 function trackingOf(plan: Plan) {
@@ -56,115 +52,123 @@ function trackingOf(plan: Plan) {
   return { uri: t.uri || undefined, experiment: t.experiment || plan.name };
 }
 
+/** The sweep's parent run; `runs/<experiment>/tracking.json` makes every later call reattach to the same run. */
 async function startParent(tracker: Tracker, plan: Plan, runsDir: string): Promise<TrackedRun> {
   return tracker.startRun({ runName: plan.name, runDir: path.join(runsDir, plan.name), tags: { 'divd.spec': plan.file, 'divd.trials': String(plan.trials.length) } });
 }
 
-const DIVD_BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../cli/divd.mjs');
-
-/** One trial in a child `divd trial` process; its outcome is the JSON line it prints. */
-function runChild(plan: Plan, trial: Trial, o: RunOptions, parentRunId: string | undefined, threads: number): Promise<TrialOutcome> {
-  const args = [DIVD_BIN, 'trial', plan.file, '--id', trial.id, '--runs', o.runsDir, '--json', ...(parentRunId ? ['--parent-run', parentRunId] : [])];
-  const env = { ...process.env, DIVD_THREADS: process.env.DIVD_THREADS ?? String(threads) };
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', o.quiet ? 'ignore' : 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('exit', (code) => {
-      const runDir = path.join(o.runsDir, plan.name, trial.id);
-      try {
-        resolve(JSON.parse(out.trim().split('\n').pop() ?? '') as TrialOutcome);
-      } catch {
-        resolve({ id: trial.id, label: trial.label, state: 'failed', error: `divd trial exited with code ${code} (see ${runDir}/status.json)`, runDir });
-      }
-    });
-  });
+interface Launch {
+  outcomes: TrialOutcome[];
+  detached?: { jobIds: string[]; hint: string };
 }
 
-/** Runs the trials (in order, or `jobs` at a time); `finish` runs before the sweep's parent run ends (the report, logged with it). */
-export async function executeTrials(
-  plan: Plan,
-  trials: Trial[],
-  o: RunOptions,
-  finish?: (parent: TrackedRun | undefined) => Promise<void>,
-): Promise<TrialOutcome[]> {
+/**
+ * Runs the trials with the launcher; `finish` runs before the sweep's parent run ends (the report, logged
+ * with it). When the launcher leaves trials running elsewhere, the parent run stays open for whoever
+ * follows them (`finishSweep`).
+ */
+export async function executeTrials(plan: Plan, trials: Trial[], o: RunOptions, finish?: (parent: TrackedRun | undefined) => Promise<void>): Promise<Launch> {
   const tracker = createTracker(trackingOf(plan));
-  const outcomes = new Array<TrialOutcome>(trials.length);
   let parent: TrackedRun | undefined;
-  const parentId = async () => o.parentRunId ?? (parent ??= await startParent(tracker, plan, o.runsDir)).runId;
-  const pending: number[] = [];
+  const parentRunId = async () => o.parentRunId ?? (parent ??= await startParent(tracker, plan, o.runsDir)).runId;
+  const outcomes = new Array<TrialOutcome>(trials.length);
+  const pending: Trial[] = [];
   for (const [i, trial] of trials.entries()) {
     const dir = new RunDir(path.join(o.runsDir, plan.name, trial.id));
     if (dir.isDone() && o.force) fs.rmSync(dir.dir, { recursive: true, force: true });
     if (dir.isDone()) {
       outcomes[i] = { id: trial.id, label: trial.label, state: 'cached', runDir: dir.dir };
       if (!o.quiet) process.stderr.write(`[${i + 1}/${trials.length} ${trial.label} ${trial.id}] cached (finished earlier)\n`);
-    } else pending.push(i);
+    } else pending.push(trial);
   }
-  const runHere = async (i: number): Promise<TrialOutcome> => {
-    const trial = trials[i]!;
-    const dir = new RunDir(path.join(o.runsDir, plan.name, trial.id));
-    const progress = createProgress(`${i + 1}/${trials.length} ${trial.label} ${trial.id}`, { quiet: o.quiet });
-    const run = await tracker.startRun({ runName: trial.label, parentRunId: await parentId(), runDir: dir.dir, tags: { 'divd.trialId': trial.id } });
-    try {
-      await runTrial(trial, { experiment: plan.name, runsDir: o.runsDir, run, progress, dataCacheDir: o.dataCacheDir, weightsDir: o.weightsDir });
-      progress.done();
-      return { id: trial.id, label: trial.label, state: 'done', runDir: dir.dir };
-    } catch (e) {
-      // A bad spec or path stops the sweep (every trial would fail the same way); anything else is this
-      // trial's failure, recorded in its status.json, and the sweep goes on.
-      if (e instanceof UsageError) throw e;
-      progress.note(`failed: ${(e as Error).message}`);
-      return { id: trial.id, label: trial.label, state: 'failed', error: (e as Error).message, runDir: dir.dir };
-    }
-  };
+  const launcher = o.launcher ?? localLauncher({ jobs: o.jobs });
   try {
-    const jobs = Math.max(1, Math.min(o.jobs ?? 1, pending.length));
-    if (jobs === 1) {
-      for (const i of pending) {
-        if (stopRequested()) {
-          const t = trials[i]!;
-          outcomes[i] = { id: t.id, label: t.label, state: 'failed', error: 'not started: interrupted', runDir: path.join(o.runsDir, plan.name, t.id) };
-          continue;
-        }
-        outcomes[i] = await runHere(i);
-      }
-    } else {
-      // Synthetic datasets are generated once here, not raced for by the trial processes.
-      const seen = new Set<string>();
-      for (const i of pending) {
-        const source = dataSourceOf(trials[i]!.config.data);
-        const key = JSON.stringify(source);
-        if (source.kind === 'synthetic' && !seen.has(key)) {
-          seen.add(key);
-          await prepareDataset(source, { cacheDir: o.dataCacheDir ?? defaultDataCacheDir() });
-        }
-      }
-      const id = pending.length ? await parentId() : undefined;
-      const threads = Math.max(1, Math.floor(os.availableParallelism() / jobs));
-      const queue = [...pending];
-      await Promise.all(
-        Array.from({ length: jobs }, async () => {
-          for (let i = queue.shift(); i !== undefined; i = queue.shift()) outcomes[i] = await runChild(plan, trials[i]!, o, id, threads);
-        }),
-      );
+    const launched = pending.length
+      ? await launcher.launch({
+          plan,
+          trials: pending,
+          runsDir: o.runsDir,
+          tracker,
+          parentRunId,
+          quiet: o.quiet,
+          dataCacheDir: o.dataCacheDir,
+          weightsDir: o.weightsDir,
+          indexOf: (t) => trials.indexOf(t),
+          total: trials.length,
+        })
+      : { outcomes: [] };
+    for (const outcome of launched.outcomes) outcomes[trials.findIndex((t) => t.id === outcome.id)] = outcome;
+    if (!launched.detached) {
+      await finish?.(parent);
+      await parent?.end(outcomes.some((x) => x.state === 'failed') ? 'FAILED' : 'FINISHED');
     }
-    await finish?.(parent);
-    await parent?.end(outcomes.some((x) => x.state === 'failed') ? 'FAILED' : 'FINISHED');
+    return { outcomes, ...(launched.detached ? { detached: launched.detached } : {}) };
+  } catch (e) {
+    // A sweep run opened just now for trials that never started (bad input, sbatch refusing) ends FAILED
+    // rather than staying RUNNING; a reattached one may still have trials queued elsewhere.
+    if (parent && !parent.resumed) await parent.end('FAILED');
+    throw e;
   } finally {
     await tracker.close();
   }
-  return outcomes;
+}
+
+/** Outcomes once nothing is queued or running any more: done, or failed with the reason status found. */
+export function endedOutcomes(plan: Plan, runsDir: string, trials: readonly TrialOutcome[]): TrialOutcome[] {
+  const status = new Map(sweepStatus(plan, runsDir, { trialIds: trials.map((t) => t.id) }).trials.map((s) => [s.id, s]));
+  return trials.map((t) => {
+    if (t.state === 'cached') return t;
+    const s = status.get(t.id)!;
+    const { slurmTask: _, ...rest } = t;
+    return s.state === 'finished'
+      ? { ...rest, state: 'done' as const }
+      : { ...rest, state: 'failed' as const, error: s.error ?? `ended ${s.state} (see ${path.join(t.runDir, 'slurm.log')})` };
+  });
+}
+
+export interface FinishOptions {
+  runsDir: string;
+  report: boolean;
+  reportDir?: string;
+}
+
+/**
+ * After trials ran elsewhere (Slurm): the report, logged to the sweep's parent run, which then ends
+ * FINISHED or FAILED. What `divd run --wait` and `divd status --wait` do once the jobs have ended.
+ */
+export async function finishSweep(plan: Plan, outcomes: readonly TrialOutcome[], o: FinishOptions): Promise<ReportResult | undefined> {
+  const tracker = createTracker(trackingOf(plan));
+  try {
+    const parent = await startParent(tracker, plan, o.runsDir);
+    let report: ReportResult | undefined;
+    if (o.report && plan.trials[0]!.config.report.enabled) {
+      report = await generateReport({ runsDir: path.join(o.runsDir, plan.name), outDir: o.reportDir });
+      await parent.logArtifact(report.outDir, 'report');
+    }
+    await parent.end(outcomes.some((x) => x.state === 'failed') ? 'FAILED' : 'FINISHED');
+    return report;
+  } finally {
+    await tracker.close();
+  }
 }
 
 export async function runSpec(specFile: string, o: RunOptions): Promise<RunResult> {
   const plan = loadSpec(specFile);
   const trials = o.only?.length ? selectTrials(plan, o.only) : plan.trials;
   let report: ReportResult | undefined;
-  const outcomes = await executeTrials(plan, trials, o, async (parent) => {
+  const writeReport = async (parent: TrackedRun | undefined) => {
     if (!o.report || !plan.trials[0]!.config.report.enabled) return;
     report = await generateReport({ runsDir: path.join(o.runsDir, plan.name), outDir: o.reportDir });
     await parent?.logArtifact(report.outDir, 'report');
-  });
-  return { experiment: plan.name, trials: outcomes, tracking: resolveTracking(trackingOf(plan)), ...(report ? { report } : {}) };
+  };
+  const launched = await executeTrials(plan, trials, o, writeReport);
+  let outcomes = launched.outcomes;
+  const tracking = resolveTracking(trackingOf(plan));
+  if (launched.detached && o.wait) {
+    await waitForSlurm(path.join(o.runsDir, plan.name), o.follow);
+    outcomes = endedOutcomes(plan, o.runsDir, outcomes);
+    report = await finishSweep(plan, outcomes, o);
+    return { experiment: plan.name, trials: outcomes, tracking, ...(report ? { report } : {}) };
+  }
+  return { experiment: plan.name, trials: outcomes, tracking, ...(report ? { report } : {}), ...(launched.detached ? { detached: launched.detached } : {}) };
 }

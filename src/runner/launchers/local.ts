@@ -1,0 +1,86 @@
+/**
+ * The local launcher (the default): trials on this machine, one by one in this process, or `jobs` at a
+ * time, each in its own `divd trial` process with cores/jobs threads.
+ */
+import { spawn } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
+import { UsageError } from '../../errors.ts';
+import type { Trial } from '../../spec/types.ts';
+import { stopRequested } from '../interrupt.ts';
+import { createProgress } from '../progress.ts';
+import { runTrial } from '../trial.ts';
+import { DIVD_BIN, prepareSyntheticData } from './shared-data.ts';
+import type { Launched, Launcher, LaunchRequest, TrialOutcome } from './types.ts';
+
+export interface LocalOptions {
+  /** Trials at once, each in its own `divd trial` process (default 1: in this process, one by one). */
+  jobs?: number;
+}
+
+/** One trial in a child `divd trial` process; its outcome is the JSON line it prints. */
+function runChild(req: LaunchRequest, trial: Trial, parentRunId: string | undefined, threads: number): Promise<TrialOutcome> {
+  const { plan } = req;
+  const args = [DIVD_BIN, 'trial', plan.file, '--id', trial.id, '--runs', req.runsDir, '--json', ...(parentRunId ? ['--parent-run', parentRunId] : [])];
+  const env = { ...process.env, DIVD_THREADS: process.env.DIVD_THREADS ?? String(threads) };
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', req.quiet ? 'ignore' : 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('exit', (code) => {
+      const runDir = path.join(req.runsDir, plan.name, trial.id);
+      try {
+        resolve(JSON.parse(out.trim().split('\n').pop() ?? '') as TrialOutcome);
+      } catch {
+        resolve({ id: trial.id, label: trial.label, state: 'failed', error: `divd trial exited with code ${code} (see ${runDir}/status.json)`, runDir });
+      }
+    });
+  });
+}
+
+/** One trial in this process, logged as a child of the sweep run. */
+async function runHere(req: LaunchRequest, trial: Trial): Promise<TrialOutcome> {
+  const runDir = path.join(req.runsDir, req.plan.name, trial.id);
+  const progress = createProgress(`${req.indexOf(trial) + 1}/${req.total} ${trial.label} ${trial.id}`, { quiet: req.quiet });
+  const run = await req.tracker.startRun({ runName: trial.label, parentRunId: await req.parentRunId(), runDir, tags: { 'divd.trialId': trial.id } });
+  try {
+    await runTrial(trial, { experiment: req.plan.name, runsDir: req.runsDir, run, progress, dataCacheDir: req.dataCacheDir, weightsDir: req.weightsDir });
+    progress.done();
+    return { id: trial.id, label: trial.label, state: 'done', runDir };
+  } catch (e) {
+    // A bad spec or path stops the sweep (every trial would fail the same way); anything else is this
+    // trial's failure, recorded in its status.json, and the sweep goes on.
+    if (e instanceof UsageError) throw e;
+    progress.note(`failed: ${(e as Error).message}`);
+    return { id: trial.id, label: trial.label, state: 'failed', error: (e as Error).message, runDir };
+  }
+}
+
+export function localLauncher(options: LocalOptions = {}): Launcher {
+  return {
+    name: 'local',
+    async launch(req: LaunchRequest): Promise<Launched> {
+      const { trials } = req;
+      const outcomes = new Array<TrialOutcome>(trials.length);
+      const jobs = Math.max(1, Math.min(options.jobs ?? 1, trials.length));
+      if (jobs === 1) {
+        for (const [i, trial] of trials.entries()) {
+          outcomes[i] = stopRequested()
+            ? { id: trial.id, label: trial.label, state: 'failed', error: 'not started: interrupted', runDir: path.join(req.runsDir, req.plan.name, trial.id) }
+            : await runHere(req, trial);
+        }
+        return { outcomes };
+      }
+      await prepareSyntheticData(trials, req.dataCacheDir);
+      const parentRunId = await req.parentRunId();
+      const threads = Math.max(1, Math.floor(os.availableParallelism() / jobs));
+      const queue = trials.map((_, i) => i);
+      await Promise.all(
+        Array.from({ length: jobs }, async () => {
+          for (let i = queue.shift(); i !== undefined; i = queue.shift()) outcomes[i] = await runChild(req, trials[i]!, parentRunId, threads);
+        }),
+      );
+      return { outcomes };
+    },
+  };
+}
