@@ -78,8 +78,9 @@ test('a trial killed with SIGKILL mid-training and run again ends bit-identical 
   }
 });
 
-test('Ctrl-C (SIGINT) stops a trial at a step boundary with a checkpoint of that step; the next run resumes', async () => {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'divd-sigint-'));
+// SIGINT is Ctrl-C; SIGTERM is what Slurm sends on preemption, scancel and before the time limit.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) test(`${signal} stops a trial at a step boundary with a checkpoint of that step; the next run resumes`, async () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'divd-signal-'));
   try {
     fs.writeFileSync(path.join(tmp, 'spec.yaml'), SPEC);
     const child = spawn(process.execPath, trialArgs('runs'), { cwd: tmp, env: env(tmp), stdio: ['ignore', 'pipe', 'pipe'] });
@@ -95,7 +96,7 @@ test('Ctrl-C (SIGINT) stops a trial at a step boundary with a checkpoint of that
       const status = ids.length ? path.join(runs, ids[0]!, 'status.json') : '';
       if (status && fs.existsSync(status) && ((JSON.parse(fs.readFileSync(status, 'utf8')) as { step?: number }).step ?? 0) >= 4) break;
     }
-    child.kill('SIGINT');
+    child.kill(signal);
     assert.equal(await exited, 1, err);
     assert.match(err, /stopping after the current step/);
     const outcome = JSON.parse(out.trim().split('\n').pop()!) as { state: string; error: string; runDir: string };

@@ -75,7 +75,7 @@ describe('Slurm batch script (no Slurm needed)', () => {
   it('writes one #SBATCH line per resource option, and --requeue only when asked', () => {
     const text = batchScript(batch('/w', { partition: 'gpu', gpusPerTrial: 2, cpusPerTrial: 8, mem: '32G', time: '2-00:00:00', requeue: true, sbatchArgs: ['--account=lab', '--qos=long'] }));
     const lines = text.split('\n').filter((l) => l.startsWith('#SBATCH '));
-    for (const want of ['--partition=gpu', '--gres=gpu:2', '--cpus-per-task=8', '--mem=32G', '--time=2-00:00:00', '--requeue', '--account=lab', '--qos=long', '--job-name=divd-abl', '--chdir=/w', '--open-mode=append']) {
+    for (const want of ['--partition=gpu', '--gres=gpu:2', '--cpus-per-task=8', '--mem=32G', '--time=2-00:00:00', '--requeue', '--account=lab', '--qos=long', '--job-name=divd-abl', '--chdir=/w', '--open-mode=append', '--signal=B:TERM@120']) {
       assert.ok(lines.includes(`#SBATCH ${want}`), `${want} in\n${lines.join('\n')}`);
     }
     assert.ok(lines.includes('#SBATCH "--output=/w/runs dir/abl/slurm/T1/task-%a.out"'), 'a path with a space is quoted for sbatch');

@@ -1,6 +1,8 @@
 /**
- * Ctrl-C during `divd run`/`divd trial`: the first SIGINT asks the running trial to checkpoint and stop at the
- * next step boundary (the next `divd run` resumes it); a second one exits at once.
+ * Stopping a running trial cleanly: the first SIGINT (Ctrl-C) or SIGTERM (what Slurm sends on preemption,
+ * `scancel` and before a time limit; see the `--signal` line of the batch script) asks the running trial to
+ * checkpoint and stop at the next step boundary, so the next `divd run` (or Slurm's requeue) resumes it
+ * without losing steps. A second signal exits at once (130 for SIGINT, 143 for SIGTERM, as shells report).
  */
 let requested = false;
 let installed = false;
@@ -12,9 +14,11 @@ export function stopRequested(): boolean {
 export function installInterruptHandler(onFirst: () => void = () => {}): void {
   if (installed) return;
   installed = true;
-  process.on('SIGINT', () => {
-    if (requested) process.exit(130);
+  const handler = (exitCode: number) => () => {
+    if (requested) process.exit(exitCode);
     requested = true;
     onFirst();
-  });
+  };
+  process.on('SIGINT', handler(130));
+  process.on('SIGTERM', handler(143));
 }

@@ -60,6 +60,9 @@ function sbatchLines(b: SlurmBatch): string[] {
   if (o.mem) lines.push(`--mem=${o.mem}`);
   if (o.time) lines.push(`--time=${o.time}`);
   lines.push(o.requeue ? '--requeue' : '--no-requeue');
+  // SIGTERM to the trial (the batch shell execs it) 2 minutes before the time limit: it checkpoints and
+  // stops at the next step, so a requeued or resubmitted task resumes where it was.
+  lines.push('--signal=B:TERM@120');
   lines.push(...(o.sbatchArgs ?? []));
   // #SBATCH lines are not parsed by a shell: a path with spaces must be quoted for sbatch's own reader.
   return lines.map((l) => `#SBATCH ${/\s/.test(l) ? `"${l}"` : l}`);
