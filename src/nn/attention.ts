@@ -11,24 +11,29 @@ import { nativeGradients, withGrad } from './custom.ts';
 
 /**
  * Rows of the first operand per conv batch entry. The conv reads that operand one scalar per group
- * (b is its innermost axis), and XNNPACK walks batch entries outermost: a few rows per entry keep the
- * rows all B groups read in cache, where one [T, T, B] entry re-reads 16 MB from memory per group.
- * Measured on [256,256,64]×[256,64,32]: 1.6x faster with 4–16 rows than with 256 (2 rows: mr tiles
- * half empty).
+ * (b is its innermost axis) and XNNPACK walks batch entries outermost, so a few rows per entry keep
+ * what all B groups read in cache; a single [T, T, B] entry re-reads 16 MB from memory per group.
+ * Measured on [256,256,64]x[256,64,32]: 1.6x faster with 4-16 rows per entry than with one entry;
+ * 2 rows is slower again (XNNPACK's 4-row tiles run half empty).
  */
 const ROWS_PER_ENTRY = 8;
+const MIN_ROWS_PER_ENTRY = 4;
 
-/** The largest divisor of n that is at most cap. */
-function divisorAtMost(n: number, cap: number): number {
-  for (let c = Math.min(n, cap); c > 1; c--) if (n % c === 0) return c;
-  return 1;
+/** Rows per conv batch entry for an operand with m rows: a divisor of m in [4, 8], else all of m. */
+export function rowsPerEntry(m: number): number {
+  for (let r = Math.min(m, ROWS_PER_ENTRY); r >= MIN_ROWS_PER_ENTRY; r--) if (m % r === 0) return r;
+  return m;
 }
 
-/** out[t,b,s] = Σ_k inp[t,k,b] · filt[k,b,s] for inp: [T1,K,B], filt: [K,B,T2] → [T1,B,T2]. */
+/**
+ * out[t,b,s] = Σ_k inp[t,k,b] · filt[k,b,s] for inp: [T1,K,B], filt: [K,B,T2] → [T1,B,T2]:
+ * one depthwise conv (an XNNPACK grouped GEMM, one group per b) with kernel [1, K] and multiplier T2.
+ */
 export function depthwiseBatchMatMul(inp: tf.Tensor3D, filt: tf.Tensor3D): tf.Tensor3D {
   const [t1, k, b] = inp.shape;
-  const t2 = filt.shape[2];
-  const rows = divisorAtMost(t1, ROWS_PER_ENTRY);
+  const [k2, b2, t2] = filt.shape;
+  if (k2 !== k || b2 !== b) throw new Error(`depthwiseBatchMatMul: [${inp.shape}] x [${filt.shape}] needs [T1,K,B] x [K,B,T2]`);
+  const rows = rowsPerEntry(t1);
   const out = tf.depthwiseConv2d(
     tf.reshape(inp, [t1 / rows, rows, k, b]) as tf.Tensor4D,
     tf.reshape(filt, [1, k, b, t2]) as tf.Tensor4D,
