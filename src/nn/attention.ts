@@ -13,8 +13,9 @@ import { nativeGradients, withGrad } from './custom.ts';
  * Rows of the first operand per conv batch entry. The conv reads that operand one scalar per group
  * (b is its innermost axis) and XNNPACK walks batch entries outermost, so a few rows per entry keep
  * what all B groups read in cache; a single [T, T, B] entry re-reads 16 MB from memory per group.
- * Measured on [256,256,64]x[256,64,32]: 1.6x faster with 4-16 rows per entry than with one entry;
- * 2 rows is slower again (XNNPACK's 4-row tiles run half empty).
+ * Measured on [256,256,64]x[256,64,32] (`npm run bench -- attention`): 1.6-2x faster with 4-16 rows per
+ * entry than with one entry; the other product shapes neither gain nor lose; 2 rows is slower again
+ * (XNNPACK's 4-row tiles run half empty).
  */
 const ROWS_PER_ENTRY = 8;
 const MIN_ROWS_PER_ENTRY = 4;
@@ -54,7 +55,7 @@ export interface AttentionOptions {
   scale?: number;
 }
 
-/** [W, T, h, d] → (t,b,d): moves whole 64-float rows, the cheap first step towards every other layout. */
+/** [W, T, h, d] → (t,b,d): moves whole h·d rows, the cheap first step towards the other layouts. */
 function toTBD(x: tf.Tensor4D): tf.Tensor3D {
   const [w, t, h, d] = x.shape;
   return tf.reshape(tf.transpose(x, [1, 0, 2, 3]), [t, w * h, d]);
@@ -95,7 +96,8 @@ function fromDBT(x: tf.Tensor3D, windows: number, heads: number): tf.Tensor4D {
  * P and dS stay (t,b,s), softmax over the innermost axis. Each product takes its operands in the
  * layout that needs the fewest and cheapest transposes of the [T, B, T] tensors:
  *   S  = dwbmm(q (t,d,b), k (d,b,s))        → (t,b,s)
- *   O  = dwbmm(P (t,s,b), v (s,b,e))        → (t,b,e)   one batched-2-D transpose of P
+ *   O  = dwbmm(P (t,s,b), v (s,b,e))        → (t,b,e)   one batched-2-D transpose of P; a [T,T,B]
+ *                                                        first operand, fast only in row entries
  *   dP = dwbmm(dO (t,e,b), v (e,b,s))       → (t,b,s)
  *   dV = dwbmm(dO (e,t,b), P (t,b,s))       → (e,b,s)   P as it is
  *   dQ = dwbmm(dS (t,s,b), k (s,b,j))       → (t,b,j)   one batched-2-D transpose of dS
