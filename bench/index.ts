@@ -2,6 +2,7 @@
  * Benchmarks, run on demand (never by CI): `npm run bench -- <name> [--json] [--only <op name part>]`.
  * Each prints ratios against a reference measured in the same run, so numbers from different machines compare.
  */
+import { runAttentionShapesBench } from './attention-shapes.ts';
 import { runOpsBench } from './ops.ts';
 import { runMetricsBench } from './metrics.ts';
 
@@ -18,6 +19,10 @@ const BENCHES: Record<string, { about: string; run(args: string[]): void }> = {
     run(args) {
       runMetricsBench({ json: args.includes('--json'), skipFrechet: args.includes('--skip-frechet') });
     },
+  },
+  attention: {
+    about: 'the attention core\'s products and transposes against their alternatives, interleaved A/B, 1 thread',
+    run: () => void runAttentionShapesBench(),
   },
 };
 

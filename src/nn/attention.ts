@@ -2,19 +2,41 @@
  * Softmax attention over many small windows at once, with an additive per-head bias.
  *
  * Batched matMul on wasm is a scalar loop (~2 GFLOP/s); a depthwise conv with a channel multiplier
- * is one XNNPACK grouped GEMM (~14 GFLOP/s), so every product here is a "depthwise batched matmul"
- * (wasm-perf.md §2, window attention). Internal layouts put b = window·heads + head innermost:
- *   q (t,j,b)  k (j,b,s)  v (s,b,e)  →  S, P (t,b,s)  →  O (t,b,e)
+ * is one XNNPACK grouped GEMM, so every product here is a "depthwise batched matmul"
+ * (wasm-perf.md §2, window attention). Letters name axes: t query token, s key token,
+ * b = window·heads + head, d head dim; a layout (t,b,s) is a row-major [T, B, T] tensor.
  */
 import * as tf from '@tensorflow/tfjs';
 import { nativeGradients, withGrad } from './custom.ts';
 
-/** out[t,b,s] = Σ_k inp[t,k,b] · filt[k,b,s] for inp: [T1,K,B], filt: [K,B,T2] → [T1,B,T2]. */
+/**
+ * Rows of the first operand per conv batch entry. The conv reads that operand one scalar per group
+ * (b is its innermost axis) and XNNPACK walks batch entries outermost, so a few rows per entry keep
+ * what all B groups read in cache; a single [T, T, B] entry re-reads 16 MB from memory per group.
+ * Measured on [256,256,64]x[256,64,32] (`npm run bench -- attention`): 1.6-2x faster with 4-16 rows per
+ * entry than with one entry; the other product shapes neither gain nor lose; 2 rows is slower again
+ * (XNNPACK's 4-row tiles run half empty).
+ */
+const ROWS_PER_ENTRY = 8;
+const MIN_ROWS_PER_ENTRY = 4;
+
+/** Rows per conv batch entry for an operand with m rows: a divisor of m in [4, 8], else all of m. */
+export function rowsPerEntry(m: number): number {
+  for (let r = Math.min(m, ROWS_PER_ENTRY); r >= MIN_ROWS_PER_ENTRY; r--) if (m % r === 0) return r;
+  return m;
+}
+
+/**
+ * out[t,b,s] = Σ_k inp[t,k,b] · filt[k,b,s] for inp: [T1,K,B], filt: [K,B,T2] → [T1,B,T2]:
+ * one depthwise conv (an XNNPACK grouped GEMM, one group per b) with kernel [1, K] and multiplier T2.
+ */
 export function depthwiseBatchMatMul(inp: tf.Tensor3D, filt: tf.Tensor3D): tf.Tensor3D {
   const [t1, k, b] = inp.shape;
-  const t2 = filt.shape[2];
+  const [k2, b2, t2] = filt.shape;
+  if (k2 !== k || b2 !== b) throw new Error(`depthwiseBatchMatMul: [${inp.shape}] x [${filt.shape}] needs [T1,K,B] x [K,B,T2]`);
+  const rows = rowsPerEntry(t1);
   const out = tf.depthwiseConv2d(
-    tf.reshape(inp, [1, t1, k, b]) as tf.Tensor4D,
+    tf.reshape(inp, [t1 / rows, rows, k, b]) as tf.Tensor4D,
     tf.reshape(filt, [1, k, b, t2]) as tf.Tensor4D,
     1,
     'valid',
@@ -33,28 +55,83 @@ export interface AttentionOptions {
   scale?: number;
 }
 
+/** [W, T, h, d] → (t,b,d): moves whole h·d rows, the cheap first step towards the other layouts. */
+function toTBD(x: tf.Tensor4D): tf.Tensor3D {
+  const [w, t, h, d] = x.shape;
+  return tf.reshape(tf.transpose(x, [1, 0, 2, 3]), [t, w * h, d]);
+}
+
+/** (t,b,d) → [W, T, h, d]. */
+function fromTBD(x: tf.Tensor3D, windows: number, heads: number): tf.Tensor4D {
+  const [t, , d] = x.shape;
+  return tf.transpose(tf.reshape(x, [t, windows, heads, d]), [1, 0, 2, 3]);
+}
+
+/** (t,b,d) → (t,d,b): T small 2-D transposes (a direct rank-4 transpose from [W,T,h,d] is 1.5x slower). */
+function tbdToTDB(x: tf.Tensor3D): tf.Tensor3D {
+  return tf.transpose(x, [0, 2, 1]);
+}
+
+/** (t,b,d) → (d,t,b): one 2-D transpose. */
+function tbdToDTB(x: tf.Tensor3D): tf.Tensor3D {
+  const [t, b, d] = x.shape;
+  return tf.reshape(tf.transpose(tf.reshape(x, [t * b, d])), [d, t, b]);
+}
+
+/** [W, T, h, d] → (d,b,t). */
+function toDBT(x: tf.Tensor4D): tf.Tensor3D {
+  const [w, t, h, d] = x.shape;
+  return tf.reshape(tf.transpose(x, [3, 0, 2, 1]), [d, w * h, t]);
+}
+
+/** (d,b,t) → [W, T, h, d]. */
+function fromDBT(x: tf.Tensor3D, windows: number, heads: number): tf.Tensor4D {
+  const [d, , t] = x.shape;
+  return tf.transpose(tf.reshape(x, [d, windows, heads, t]), [1, 3, 2, 0]);
+}
+
+/**
+ * The attention core on q, k, v: [W, T, h, d] and bias: [T, 1, h, T] (mask: [1, W, 1, T], no gradient).
+ *
+ * P and dS stay (t,b,s), softmax over the innermost axis. Each product takes its operands in the
+ * layout that needs the fewest and cheapest transposes of the [T, B, T] tensors:
+ *   S  = dwbmm(q (t,d,b), k (d,b,s))        → (t,b,s)
+ *   O  = dwbmm(P (t,s,b), v (s,b,e))        → (t,b,e)   one batched-2-D transpose of P; a [T,T,B]
+ *                                                        first operand, fast only in row entries
+ *   dP = dwbmm(dO (t,e,b), v (e,b,s))       → (t,b,s)
+ *   dV = dwbmm(dO (e,t,b), P (t,b,s))       → (e,b,s)   P as it is
+ *   dQ = dwbmm(dS (t,s,b), k (s,b,j))       → (t,b,j)   one batched-2-D transpose of dS
+ *   dK = dwbmm(q (j,t,b), dS (t,b,s))       → (j,b,s)   dS as it is
+ * A full (t,b,s) → (s,b,t) transpose (to give every product a small first operand) costs more than
+ * it saves: wasm's rank-3 transpose is a plain loop nest and reads that one with a 64 KB stride.
+ */
 function coreOp(windows: number, heads: number, scale: number, mask: tf.Tensor4D | null) {
-  return withGrad<[tf.Tensor3D, tf.Tensor3D, tf.Tensor3D, tf.Tensor4D], tf.Tensor3D>(
+  return withGrad<[tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.Tensor4D], tf.Tensor4D>(
     ([q, k, v, bias], save) => {
-      const [t, , b] = q.shape;
-      const qs = tf.mul(q, scale) as tf.Tensor3D;
-      let s: tf.Tensor = tf.add(tf.reshape(dwbmm(qs, k), [t, windows, heads, t]), bias);
+      const t = q.shape[1];
+      const b = windows * heads;
+      const qs = toTBD(tf.mul(q, scale) as tf.Tensor4D);
+      let s: tf.Tensor = tf.add(tf.reshape(dwbmm(tbdToTDB(qs), toDBT(k)), [t, windows, heads, t]), bias);
       if (mask) s = tf.add(s, mask);
       const p = tf.reshape(tf.softmax(s), [t, b, t]) as tf.Tensor3D;
-      save([qs, k, v, p]);
-      return dwbmm(tf.transpose(p, [0, 2, 1]), v);
+      const o = dwbmm(tf.transpose(p, [0, 2, 1]), toTBD(v));
+      save([qs, k, v, p, o]);
+      return fromTBD(o, windows, heads);
     },
-    (dO, saved) => {
-      const [qs, k, v, p] = saved as tf.Tensor3D[] as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D, tf.Tensor3D];
+    (dOut, saved) => {
+      const [qs, k, v, p, o] = saved as [tf.Tensor3D, tf.Tensor4D, tf.Tensor4D, tf.Tensor3D, tf.Tensor3D];
       const t = qs.shape[0];
-      const dP = dwbmm(tf.transpose(dO, [0, 2, 1]), tf.transpose(v, [2, 1, 0]));
-      const dV = dwbmm(tf.transpose(p, [2, 0, 1]), dO);
-      const dS = tf.mul(p, tf.sub(dP, tf.sum(tf.mul(dP, p), 2, true))) as tf.Tensor3D;
+      const dO = toTBD(dOut);
+      const dP = dwbmm(tbdToTDB(dO), toDBT(v));
+      const dV = fromDBT(dwbmm(tbdToDTB(dO), p), windows, heads);
+      // Softmax backward: dS = P ∘ (dP − Σ_s P∘dP), where Σ_s P∘dP = Σ_e dO∘O costs a pass over the
+      // small tensors instead of two over [T, B, T].
+      const dS = tf.mul(p, tf.sub(dP, tf.sum(tf.mul(dO, o), 2, true))) as tf.Tensor3D;
       // Σ over windows of dS, as an avgPool over the window axis.
       const pooled = tf.avgPool(tf.reshape(dS, [t, windows, 1, heads * t]) as tf.Tensor4D, [windows, 1], 1, 'valid');
       const dBias = tf.reshape(tf.mul(pooled, windows), [t, 1, heads, t]);
-      const dQ = tf.mul(tf.transpose(dwbmm(tf.transpose(dS, [0, 2, 1]), tf.transpose(k, [2, 1, 0])), [0, 2, 1]), scale);
-      const dK = dwbmm(tf.transpose(qs, [1, 0, 2]), dS);
+      const dQ = fromTBD(tf.mul(dwbmm(tf.transpose(dS, [0, 2, 1]), toTBD(k)), scale) as tf.Tensor3D, windows, heads);
+      const dK = fromDBT(dwbmm(tbdToDTB(qs), dS), windows, heads);
       return [dQ, dK, dV, dBias];
     },
   );
@@ -96,12 +173,7 @@ export function windowAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, 
   }
   if (nativeGradients()) return windowAttentionReference(q, k, v, opts);
   const scale = opts.scale ?? 1 / Math.sqrt(d);
-  const b = w * h;
-  const qT = tf.reshape(tf.transpose(q, [1, 3, 0, 2]), [t, d, b]) as tf.Tensor3D;
-  const kT = tf.reshape(tf.transpose(k, [3, 0, 2, 1]), [d, b, t]) as tf.Tensor3D;
-  const vT = tf.reshape(tf.transpose(v, [1, 0, 2, 3]), [t, b, d]) as tf.Tensor3D;
   const bias = opts.bias ? tf.reshape(opts.bias, [t, 1, h, t]) : tf.zeros([t, 1, h, t]);
   const mask = opts.keyMask ? (tf.reshape(opts.keyMask, [1, w, 1, t]) as tf.Tensor4D) : null;
-  const out = coreOp(w, h, scale, mask)(qT, kT, vT, bias as tf.Tensor4D); // [T, B, d]
-  return tf.transpose(tf.reshape(out, [t, w, h, d]), [1, 0, 2, 3]);
+  return coreOp(w, h, scale, mask)(q, k, v, bias as tf.Tensor4D);
 }

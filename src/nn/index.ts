@@ -8,7 +8,7 @@ export { dense, addBias, linear } from './dense.ts';
 export { silu } from './activation.ts';
 export { upsampleNearest2x } from './upsample.ts';
 export { groupNorm, groupNormReference } from './groupnorm.ts';
-export { windowAttention, windowAttentionReference, depthwiseBatchMatMul } from './attention.ts';
+export { windowAttention, windowAttentionReference, depthwiseBatchMatMul, rowsPerEntry } from './attention.ts';
 export type { AttentionOptions } from './attention.ts';
 export { gatherRelativeBias, gatherRelativeBiasReference } from './relative-bias.ts';
 export { ParamStore, ParamScope, initValues, fans } from './params.ts';
