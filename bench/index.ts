@@ -3,6 +3,8 @@
  * Each prints ratios against a reference measured in the same run, so numbers from different machines compare.
  */
 import { runOpsBench } from './ops.ts';
+import { runTrainBenchCli } from './train.ts';
+import { UsageError } from '../src/errors.ts';
 
 const BENCHES: Record<string, { about: string; run(args: string[]): void }> = {
   ops: {
@@ -12,11 +14,20 @@ const BENCHES: Record<string, { about: string; run(args: string[]): void }> = {
       runOpsBench({ json: args.includes('--json'), only: i >= 0 ? args[i + 1] : undefined });
     },
   },
+  train: {
+    about: 'training step and DDIM sampling of the reference UNet and the smoke model, divd (wasm) vs the PyTorch port, 1 and 2 threads',
+    run(args) {
+      runTrainBenchCli(args).catch((e: unknown) => {
+        process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
+        process.exitCode = e instanceof UsageError ? 2 : 1;
+      });
+    },
+  },
 };
 
 function usage(): string {
   const lines = Object.entries(BENCHES).map(([name, b]) => `  ${name.padEnd(8)} ${b.about}`);
-  return `usage: npm run bench -- <name> [--json] [--only <op>]\n\nbenchmarks:\n${lines.join('\n')}\n`;
+  return `usage: npm run bench -- <name> [--json] [--only <op> | --only divd|torch for train]\n\nbenchmarks:\n${lines.join('\n')}\n`;
 }
 
 const [name, ...rest] = process.argv.slice(2);
