@@ -5,6 +5,8 @@
 import { runAttentionShapesBench } from './attention-shapes.ts';
 import { runOpsBench } from './ops.ts';
 import { runMetricsBench } from './metrics.ts';
+import { runTrainBenchCli } from './train.ts';
+import { UsageError } from '../src/errors.ts';
 
 const BENCHES: Record<string, { about: string; run(args: string[]): void }> = {
   ops: {
@@ -24,11 +26,20 @@ const BENCHES: Record<string, { about: string; run(args: string[]): void }> = {
     about: 'the attention core\'s products and transposes against their alternatives, interleaved A/B, 1 thread',
     run: () => void runAttentionShapesBench(),
   },
+  train: {
+    about: 'training step and DDIM sampling of the reference UNet and the smoke model, divd (wasm) vs the PyTorch port, 1 and 2 threads',
+    run(args) {
+      runTrainBenchCli(args).catch((e: unknown) => {
+        process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
+        process.exitCode = e instanceof UsageError ? 2 : 1;
+      });
+    },
+  },
 };
 
 function usage(): string {
   const lines = Object.entries(BENCHES).map(([name, b]) => `  ${name.padEnd(8)} ${b.about}`);
-  return `usage: npm run bench -- <name> [--json] [--only <op>]\n\nbenchmarks:\n${lines.join('\n')}\n`;
+  return `usage: npm run bench -- <name> [--json] [--only <op> | --only divd|torch for train]\n\nbenchmarks:\n${lines.join('\n')}\n`;
 }
 
 const [name, ...rest] = process.argv.slice(2);

@@ -7,6 +7,36 @@ import * as tf from '@tensorflow/tfjs';
 
 type Saver = (tensors: tf.Tensor[]) => void;
 
+let releaseDepth = 0;
+
+/**
+ * Runs `fn` (a whole forward + backward, such as tf.variableGrads over a loss) so that each custom op frees
+ * its incoming gradient and its saved tensors as soon as its own backward has run. tf's backprop otherwise
+ * keeps every gradient and every saved activation until the whole backward pass ends, so the peak is all
+ * activations plus all their gradients. Only for callers that own no tensor reaching a custom op as its
+ * incoming gradient (tf.grads with an explicit dy does); nothing else may read those tensors afterwards.
+ */
+export function withEarlyRelease<T>(fn: () => T): T {
+  releaseDepth += 1;
+  try {
+    return fn();
+  } finally {
+    releaseDepth -= 1;
+  }
+}
+
+function runBackward<O extends tf.Tensor>(backward: (dy: O, saved: tf.Tensor[]) => tf.Tensor[], dy: O, saved: tf.Tensor[]): tf.Tensor[] {
+  // tf runs a custom gradient outside any tidy, so without one here every temporary of every backward
+  // (transposed inputs, flipped kernels, ...) would live until the whole backward pass ends.
+  const grads = tf.tidy(() => backward(dy, saved));
+  if (releaseDepth > 0) {
+    // A gradient passed straight through (e.g. addBias's dx = dy) must survive; the rest is read only here.
+    const returned = new Set<tf.Tensor>(grads);
+    for (const t of [dy, ...saved]) if (!returned.has(t)) t.dispose();
+  }
+  return grads;
+}
+
 /**
  * Defines an op with an explicit gradient. `forward(inputs, save)` returns the value;
  * `backward(dy, saved)` returns one gradient per input, in order.
@@ -18,7 +48,7 @@ export function withGrad<I extends tf.Tensor[], O extends tf.Tensor>(
   const op = tf.customGrad(((...args: (tf.Tensor | Saver)[]) => {
     const save = args[args.length - 1] as Saver;
     const inputs = args.slice(0, -1) as I;
-    return { value: forward(inputs, save), gradFunc: (dy: O, saved: tf.Tensor[]) => backward(dy, saved) };
+    return { value: forward(inputs, save), gradFunc: (dy: O, saved: tf.Tensor[]) => runBackward(backward, dy, saved) };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
   return (...inputs: I) => op(...inputs) as O;
 }

@@ -49,21 +49,31 @@ export class Adam {
     // Bias corrections in float64; only the two resulting scalars reach float32.
     const stepSize = lr / (1 - beta1 ** this.steps);
     const sqrtBc2 = Math.sqrt(1 - beta2 ** this.steps);
-    for (const [name, p] of this.params) {
-      const g = grads.get(name);
-      if (!g) throw new Error(`Adam: no gradient for parameter ${name}`);
-      const m = this.m.get(name)!;
-      const v = this.v.get(name)!;
-      tf.tidy(() => {
-        const m1 = tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1));
-        const v1 = tf.add(tf.mul(v, beta2), tf.mul(tf.square(g), 1 - beta2));
-        const denom = tf.add(tf.div(tf.sqrt(v1), sqrtBc2), eps);
-        const decayed = weightDecay > 0 ? tf.mul(p, 1 - lr * weightDecay) : p;
-        p.assign(tf.sub(decayed, tf.mul(tf.div(m1, denom), stepSize)));
+    for (const name of this.params.keys()) if (!grads.has(name)) throw new Error(`Adam: no gradient for parameter ${name}`);
+    // One tidy and one set of scalar tensors for the whole model: a JS number in a tf op becomes a new
+    // scalar tensor on every call, which for ~250 parameters x 8 constants was most of the update's kernels.
+    tf.tidy(() => {
+      const b1 = tf.scalar(beta1);
+      const c1 = tf.scalar(1 - beta1);
+      const b2 = tf.scalar(beta2);
+      const c2 = tf.scalar(1 - beta2);
+      const bc2 = tf.scalar(sqrtBc2);
+      const e = tf.scalar(eps);
+      const step = tf.scalar(stepSize);
+      const decay = weightDecay > 0 ? tf.scalar(1 - lr * weightDecay) : null;
+      for (const [name, p] of this.params) {
+        const g = grads.get(name)!;
+        const m = this.m.get(name)!;
+        const v = this.v.get(name)!;
+        const m1 = tf.add(tf.mul(m, b1), tf.mul(g, c1));
+        const v1 = tf.add(tf.mul(v, b2), tf.mul(tf.square(g), c2));
+        const denom = tf.add(tf.div(tf.sqrt(v1), bc2), e);
+        const decayed = decay ? tf.mul(p, decay) : p;
+        p.assign(tf.sub(decayed, tf.mul(tf.div(m1, denom), step)));
         m.assign(m1);
         v.assign(v1);
-      });
-    }
+      }
+    });
   }
 
   getState(): AdamState {

@@ -3,7 +3,7 @@
  * loss = MSE(model(x_t, blurry, t), target) — and its gradient for every model weight, by parameter name.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { Rng } from '../nn/index.ts';
+import { withEarlyRelease, type Rng } from '../nn/index.ts';
 import { predict, type DivdModel } from '../model/index.ts';
 import { mseLoss, predictionTarget, qSample, randn4d, type NoiseSchedule, type PredictionKind } from '../diffusion/index.ts';
 
@@ -64,7 +64,8 @@ export function lossAndGrads(model: DivdModel, obj: Objective, batch: TrainBatch
   const names = model.params.names();
   const vars = model.params.variables();
   const byVar = new Map(vars.map((v, i) => [v.name, names[i]!]));
-  const { value, grads } = tf.variableGrads(() => diffusionLoss(model, obj, batch, t, noise), model.params.trainable());
+  // Nothing outside this call sees the graph's gradients, so custom ops may free theirs as the backward goes.
+  const { value, grads } = withEarlyRelease(() => tf.variableGrads(() => diffusionLoss(model, obj, batch, t, noise), model.params.trainable()));
   noise.dispose();
   const loss = value.dataSync()[0]!;
   value.dispose();
