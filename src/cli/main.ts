@@ -13,6 +13,7 @@ import { buildWeightsCommand } from './weights.ts';
 import { reportCommand } from './report.ts';
 import { evalCommand, runCommand, trialCommand } from './run.ts';
 import { modelSummary, renderModelSummary } from './model.ts';
+import { evalStageCommand, sampleStageCommand, trainStageCommand } from './stages.ts';
 
 function parseThreads(value: string): number {
   const n = Number(value);
@@ -106,8 +107,9 @@ export function buildProgram(): Command {
         'score any method\'s restored frames against ground truth: PSNR, SSIM, and LPIPS/FID/KID when their weights\n' +
           'are present; frames pair by relative path (<seq>/<frame>, any image extension)',
       )
-      .requiredOption('--pred <dir>', 'folder of restored frames')
-      .requiredOption('--gt <dir>', 'folder of ground-truth frames')
+      .option('--pred <dir>', 'folder of restored frames')
+      .option('--gt <dir>', 'folder of ground-truth frames')
+      .option('--trial <run-dir>', 'instead of --pred/--gt: score a trial\'s samples/ against its test split with its eval config, into its metrics.json')
       .option('--metrics <list>', 'comma-separated: psnr,ssim,lpips,fid,kid (default: all)')
       .option('--crop-border <n>', 'pixels dropped at each border before PSNR/SSIM', parseNonNegative('--crop-border'))
       .option('--y', 'PSNR/SSIM on the Y channel (BT.601) instead of RGB')
@@ -115,8 +117,45 @@ export function buildProgram(): Command {
       .option('--lpips-net <net>', 'alex (default), vgg or squeeze')
       .option('--out <file>', 'also write metrics.json here (atomic)')
       .option('--json', 'print the metrics.json object instead of text'),
-  ).action(async (opts: { pred: string; gt: string; metrics?: string; cropBorder?: number; y?: boolean; ssim?: string; lpipsNet?: string; out?: string; json?: boolean; backend?: string; threads?: number }) => {
-    process.exitCode = await evalCommand(opts);
+  ).action(async (opts: { pred?: string; gt?: string; trial?: string; metrics?: string; cropBorder?: number; y?: boolean; ssim?: string; lpipsNet?: string; out?: string; json?: boolean; backend?: string; threads?: number }) => {
+    if (opts.trial !== undefined) {
+      const folderOnly = (['pred', 'gt', 'metrics', 'cropBorder', 'y', 'ssim', 'lpipsNet'] as const).filter((k) => opts[k] !== undefined);
+      if (folderOnly.length) throw new UsageError(`--trial scores with the trial's own eval config; drop --${folderOnly.map((k) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)).join(', --')}`);
+      process.exitCode = await evalStageCommand({ ...opts, trial: opts.trial });
+      return;
+    }
+    if (opts.pred === undefined || opts.gt === undefined) throw new UsageError('divd eval needs --pred DIR and --gt DIR, or --trial <run dir>');
+    process.exitCode = await evalCommand({ ...opts, pred: opts.pred, gt: opts.gt });
+  });
+
+  backendOptions(
+    program
+      .command('train')
+      .description('train (or resume) one trial from its run directory alone (config.json): the train stage of `divd trial`')
+      .requiredOption('--trial <run-dir>', 'run directory, runs/<experiment>/<trial id>/')
+      .option('--json', 'print one JSON object instead of text')
+      .option('--quiet', 'no progress output'),
+  ).action(async (opts: { trial: string; json?: boolean; quiet?: boolean; backend?: string; threads?: number }) => {
+    process.exitCode = await trainStageCommand(opts);
+  });
+
+  backendOptions(
+    program
+      .command('sample')
+      .description('restore a trial\'s test split with the EMA weights of one of its checkpoints: the sample stage of\n`divd trial`, into the run directory\'s samples/ (or -o DIR); flags override the trial\'s sample config')
+      .requiredOption('--trial <run-dir>', 'run directory, runs/<experiment>/<trial id>/')
+      .option('--checkpoint <which>', 'last (default), best (lowest validation loss) or a step number')
+      .option('--sampler <name>', 'ddim or ddpm')
+      .option('--steps <n>', 'DDIM steps', parseThreadsLike('--steps'))
+      .option('--seed <n>', 'sampling seed', parseNonNegative('--seed'))
+      .option('--tile <n>', 'denoise in tiles of n pixels (0: whole frames)', parseNonNegative('--tile'))
+      .option('--tile-overlap <n>', 'pixels shared by neighbouring tiles', parseNonNegative('--tile-overlap'))
+      .option('-o, --out <dir>', 'write frames here instead (status.json and the tracker are left alone)')
+      .option('--force', 'replace a non-empty -o folder')
+      .option('--json', 'print one JSON object instead of text')
+      .option('--quiet', 'no progress output'),
+  ).action(async (opts: { trial: string; checkpoint?: string; sampler?: string; steps?: number; seed?: number; tile?: number; tileOverlap?: number; out?: string; force?: boolean; json?: boolean; quiet?: boolean; backend?: string; threads?: number }) => {
+    process.exitCode = await sampleStageCommand(opts);
   });
 
   program
