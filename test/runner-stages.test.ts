@@ -98,33 +98,37 @@ describe('divd train|sample|eval --trial', () => {
     assert.match(again.stderr, /export.*--force/);
   });
 
-  it('exits 2 naming the problem: not a run dir, no checkpoint, no samples, unknown step, mixed eval flags', () => {
+  it('exits 2 for a directory that is not a run directory, before the backend starts', () => {
     const empty = path.join(tmp, 'empty');
     fs.mkdirSync(empty);
-    const notRun = divd(['train', '--trial', empty], tmp);
-    assert.equal(notRun.status, 2);
-    assert.match(notRun.stderr, /empty: not a run directory \(no config\.json/);
+    const r = divd(['train', '--trial', empty], tmp);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /empty: not a run directory \(no config\.json/);
+    assert.doesNotMatch(r.stderr, /backend/);
+  });
+
+  // The CLI maps UsageError to exit 2 (test/cli.test.ts); these run in-process to keep the file fast.
+  it('refuses a sample without checkpoint, an eval without samples, an unknown step and an edited config', async () => {
+    const { runTrialStage, openTrialDir, selectCheckpoint } = await import('../src/runner/index.ts');
+    const { UsageError } = await import('../src/errors.ts');
     const fresh = freshRunDir(whole, path.join(tmp, 'fresh', 'stages', 'x'));
-    const noCk = divd(['sample', '--trial', fresh], tmp);
-    assert.equal(noCk.status, 2);
-    assert.match(noCk.stderr, /has no checkpoint.*divd train --trial/);
-    const noSamples = divd(['eval', '--trial', fresh], tmp);
-    assert.equal(noSamples.status, 2);
-    assert.match(noSamples.stderr, /5 of 5 test frame\(s\) have no sample/);
+    const opts = { quiet: true, dataCacheDir: path.join(tmp, 'data-cache') };
+    await assert.rejects(runTrialStage(fresh, 'sample', opts), (e: Error) => e instanceof UsageError && /has no checkpoint.*divd train --trial/.test(e.message));
+    await assert.rejects(runTrialStage(fresh, 'eval', opts), (e: Error) => e instanceof UsageError && /5 of 5 test frame\(s\) have no sample/.test(e.message));
     assert.ok(!fs.existsSync(path.join(fresh, 'status.json')), 'a refused stage does not mark the trial failed');
-    const step = divd(['sample', '--trial', whole, '--checkpoint', '3', '-o', path.join(tmp, 'o3')], tmp);
-    assert.equal(step.status, 2);
-    assert.match(step.stderr, /no checkpoint of step 3; steps present: 2, 4|no checkpoint of step 3; steps present: 4/);
-    const mixed = divd(['eval', '--trial', whole, '--pred', 'x'], tmp);
-    assert.equal(mixed.status, 2);
-    assert.match(mixed.stderr, /drop --pred/);
-    const none = divd(['eval'], tmp);
-    assert.equal(none.status, 2);
+    const { dir, trial } = openTrialDir(whole);
+    assert.throws(() => selectCheckpoint(dir, trial.id, 3), (e: Error) => e instanceof UsageError && /no checkpoint of step 3; steps present: (2, )?4$/.test(e.message));
     const config = readJson<{ train: { steps: number } }>(path.join(fresh, 'config.json'));
     config.train.steps = 5;
     fs.writeFileSync(path.join(fresh, 'config.json'), JSON.stringify(config));
-    const edited = divd(['train', '--trial', fresh], tmp);
-    assert.equal(edited.status, 2);
-    assert.match(edited.stderr, /config\.json hashes to trial id/);
+    assert.throws(() => openTrialDir(fresh), (e: Error) => e instanceof UsageError && /config\.json hashes to trial id/.test(e.message));
+    fs.writeFileSync(path.join(fresh, 'config.json'), '{"data": 1}');
+    assert.throws(() => openTrialDir(fresh), (e: Error) => e instanceof UsageError && /not a valid trial config/.test(e.message));
+  });
+
+  it('divd eval takes either --trial or --pred/--gt', () => {
+    const mixed = divd(['eval', '--trial', whole, '--pred', 'x'], tmp);
+    assert.equal(mixed.status, 2);
+    assert.match(mixed.stderr, /drop --pred/);
   });
 });
