@@ -13,6 +13,7 @@ import { buildWeightsCommand } from './weights.ts';
 import { reportCommand } from './report.ts';
 import { evalCommand, runCommand, trialCommand } from './run.ts';
 import { modelSummary, renderModelSummary } from './model.ts';
+import { deblurCommand } from './deblur.ts';
 import { evalStageCommand, sampleStageCommand, trainStageCommand } from './stages.ts';
 
 function parseThreads(value: string): number {
@@ -156,6 +157,29 @@ export function buildProgram(): Command {
       .option('--quiet', 'no progress output'),
   ).action(async (opts: { trial: string; checkpoint?: string; sampler?: string; steps?: number; seed?: number; tile?: number; tileOverlap?: number; out?: string; force?: boolean; json?: boolean; quiet?: boolean; backend?: string; threads?: number }) => {
     process.exitCode = await sampleStageCommand(opts);
+  });
+
+  backendOptions(
+    program
+      .command('deblur')
+      .description(
+        'deblur your own footage with a trained trial: a folder of png/jpg frames → png frames with the same names,\n' +
+          'or a video (through ffmpeg) → a video at the same frame rate (-o *.mp4/.mkv/.mov/.avi/.webm) or frames (-o DIR)',
+      )
+      .argument('<input>', 'a video file or a folder of png/jpg frames (all of one size)')
+      .requiredOption('--checkpoint <run-dir|file>', 'a run directory (its last checkpoint) or a checkpoint file in its checkpoints/')
+      .requiredOption('-o, --out <path>', 'output folder of frames, or a video file')
+      .option('--sampler <name>', 'ddim or ddpm (default: the trial\'s)')
+      .option('--steps <n>', 'DDIM steps', parseThreadsLike('--steps'))
+      .option('--seed <n>', 'sampling seed', parseNonNegative('--seed'))
+      .option('--tile <n>', 'denoise in tiles of n pixels (0: whole frames)', parseNonNegative('--tile'))
+      .option('--tile-overlap <n>', 'pixels shared by neighbouring tiles', parseNonNegative('--tile-overlap'))
+      .option('--fps <n>', 'frame rate when a frames folder becomes a video (default 30)', parseThreadsLike('--fps'))
+      .option('--force', 'replace a non-empty output')
+      .option('--json', 'print one JSON object instead of text')
+      .option('--quiet', 'no progress output'),
+  ).action(async (input: string, opts: { checkpoint: string; out: string; sampler?: string; steps?: number; seed?: number; tile?: number; tileOverlap?: number; fps?: number; force?: boolean; json?: boolean; quiet?: boolean; backend?: string; threads?: number }) => {
+    process.exitCode = await deblurCommand(input, opts);
   });
 
   program

@@ -14,3 +14,5 @@ export { dataStage, trainStage, sampleStage, evalStage } from './stages.ts';
 export type { SampleStageOptions, SampleResult, TrialContext } from './stages.ts';
 export { parseCheckpointChoice, selectCheckpoint, loadEmaModel } from './checkpoint-select.ts';
 export type { CheckpointChoice } from './checkpoint-select.ts';
+export { deblur, VIDEO_EXTENSIONS } from './deblur.ts';
+export type { DeblurOptions, DeblurResult } from './deblur.ts';
