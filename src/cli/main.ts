@@ -182,13 +182,18 @@ export function buildProgram(): Command {
     process.exitCode = await deblurCommand(input, opts);
   });
 
-  program
-    .command('plan')
-    .description('list the trials a spec expands to: id, label, swept values and state (pending, or the stage in\nruns/<experiment>/<id>/status.json); exit 2 with every problem when the spec is invalid')
-    .argument('<spec>', 'experiment spec (YAML), e.g. experiments/smoke.yaml')
-    .option('--json', 'print one JSON object instead of text')
-    .option('--runs <dir>', 'runs directory', 'runs')
-    .action((spec: string, opts: { json?: boolean; runs?: string }) => runPlanCommand(spec, opts));
+  backendOptions(
+    program
+      .command('plan')
+      .description(
+        'list the trials a spec expands to: id, label, swept values and state (pending, or the stage in\nruns/<experiment>/<id>/status.json), ' +
+          'and the work left: training steps, sampling forward passes, FLOPs and a time\nestimate from logged step rates (or --measure); exit 2 with every problem when the spec is invalid',
+      )
+      .argument('<spec>', 'experiment spec (YAML), e.g. experiments/smoke.yaml')
+      .option('--json', 'print one JSON object instead of text')
+      .option('--runs <dir>', 'runs directory', 'runs')
+      .option('--measure', 'time two training steps of each model/crop/batch left on this backend for the estimate\n(minutes per step for the paper-size model on a CPU)'),
+  ).action(async (spec: string, opts: { json?: boolean; runs?: string; measure?: boolean; backend?: string; threads?: number }) => runPlanCommand(spec, opts));
 
   program
     .command('sync')
