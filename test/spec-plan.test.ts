@@ -92,7 +92,8 @@ describe('divd plan: work and time estimate', () => {
   it('prints the counts and the estimate; --measure times steps here; --json', () => {
     const text = divd(['plan', 'spec.yaml', '--runs', 'fresh-runs'], tmp);
     assert.equal(text.status, 0, text.stderr);
-    assert.match(text.stdout, /STEPS\s+FORWARD PASSES\s+TIME LEFT/);
+    assert.match(text.stdout, /ID\s+TRAIN STEPS\s+STEP FLOPS\s+FORWARD PASSES\s+PASS FLOPS\s+TIME LEFT/);
+    assert.match(text.stdout, /[0-9a-f]{10}\s+4\s+[\d.]+ [KMGT]?FLOP\s+24 \(2 windows x 3 steps x 4 tiles\)/);
     assert.match(text.stdout, /work left: 16 training steps \([\d.]+ [GMT]FLOP\), 96 sampling forward passes/);
     assert.match(text.stdout, /estimate: unknown/);
     const measured = divd(['plan', 'spec.yaml', '--runs', 'fresh-runs', '--measure', '--json'], tmp);

@@ -218,18 +218,23 @@ function flops(n: number): string {
 export function formatPlan(report: PlanReport): string {
   const n = report.trials.length;
   const counts = Object.entries(report.counts).map(([s, c]) => `${c} ${s}`).join(', ');
-  const rows = report.trials.map((t) => [
-    t.id,
-    t.status,
-    t.label,
-    t.trainSteps.toLocaleString('en-US'),
-    t.work.forwardPasses === null ? '?' : t.work.forwardPasses.toLocaleString('en-US'),
-    t.estimate ? formatDuration(t.estimate.trainSeconds + (t.estimate.sampleSeconds ?? 0)) : FINISHED.has(t.status) ? '-' : '?',
-    formatSwept(t.swept),
-  ]);
-  const header = ['ID', 'STATUS', 'LABEL', 'STEPS', 'FORWARD PASSES', 'TIME LEFT', 'SWEPT VALUES'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const table = (header: string[], rows: string[][]) => {
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+    const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
+    return [line(header), ...rows.map(line)];
+  };
+  const trials = table(['ID', 'STATUS', 'LABEL', 'SWEPT VALUES'], report.trials.map((t) => [t.id, t.status, t.label, formatSwept(t.swept)]));
+  const work = table(
+    ['ID', 'TRAIN STEPS', 'STEP FLOPS', 'FORWARD PASSES', 'PASS FLOPS', 'TIME LEFT'],
+    report.trials.map((t) => [
+      t.id,
+      t.trainSteps.toLocaleString('en-US'),
+      flops(t.work.trainStepFlops),
+      t.work.forwardPasses === null ? '?' : `${t.work.forwardPasses.toLocaleString('en-US')} (${t.work.testWindows} windows x ${t.work.samplerSteps} steps x ${t.work.tilesPerWindow} tiles)`,
+      t.work.forwardPassFlops === null ? '?' : flops(t.work.forwardPassFlops),
+      t.estimate ? formatDuration(t.estimate.trainSeconds + (t.estimate.sampleSeconds ?? 0)) : FINISHED.has(t.status) ? '-' : '?',
+    ]),
+  );
   const w = report.workLeft;
   const fwd = w.complete
     ? `${w.forwardPasses.toLocaleString('en-US')} sampling forward passes (${flops(w.forwardFlops)})`
@@ -244,8 +249,9 @@ export function formatPlan(report: PlanReport): string {
     ...(report.description ? [report.description] : []),
     `run directories: ${path.join(report.runsDir, report.name)}/<id>/; train steps left: ${report.pendingTrainSteps.toLocaleString('en-US')}`,
     '',
-    line(header),
-    ...rows.map(line),
+    ...trials,
+    '',
+    ...work,
     '',
     `work left: ${w.trainSteps.toLocaleString('en-US')} training steps (${flops(w.trainFlops)}), ${fwd}`,
     time,
