@@ -15,6 +15,8 @@ import { evalCommand, runCommand, trialCommand, type RunFlags } from './run.ts';
 import { statusCommand } from './status.ts';
 import { cancelCommand } from './cancel.ts';
 import { modelSummary, renderModelSummary } from './model.ts';
+import { deblurCommand } from './deblur.ts';
+import { evalStageCommand, sampleStageCommand, trainStageCommand } from './stages.ts';
 
 function parseThreads(value: string): number {
   const n = Number(value);
@@ -178,8 +180,9 @@ export function buildProgram(): Command {
         'score any method\'s restored frames against ground truth: PSNR, SSIM, and LPIPS/FID/KID when their weights\n' +
           'are present; frames pair by relative path (<seq>/<frame>, any image extension)',
       )
-      .requiredOption('--pred <dir>', 'folder of restored frames')
-      .requiredOption('--gt <dir>', 'folder of ground-truth frames')
+      .option('--pred <dir>', 'folder of restored frames')
+      .option('--gt <dir>', 'folder of ground-truth frames')
+      .option('--trial <run-dir>', 'instead of --pred/--gt: score a trial\'s samples/ against its test split with its eval config, into its metrics.json')
       .option('--metrics <list>', 'comma-separated: psnr,ssim,lpips,fid,kid (default: all)')
       .option('--crop-border <n>', 'pixels dropped at each border before PSNR/SSIM', parseNonNegative('--crop-border'))
       .option('--y', 'PSNR/SSIM on the Y channel (BT.601) instead of RGB')
@@ -187,17 +190,82 @@ export function buildProgram(): Command {
       .option('--lpips-net <net>', 'alex (default), vgg or squeeze')
       .option('--out <file>', 'also write metrics.json here (atomic)')
       .option('--json', 'print the metrics.json object instead of text'),
-  ).action(async (opts: { pred: string; gt: string; metrics?: string; cropBorder?: number; y?: boolean; ssim?: string; lpipsNet?: string; out?: string; json?: boolean; backend?: string; threads?: number }) => {
-    process.exitCode = await evalCommand(opts);
+  ).action(async (opts: { pred?: string; gt?: string; trial?: string; metrics?: string; cropBorder?: number; y?: boolean; ssim?: string; lpipsNet?: string; out?: string; json?: boolean; backend?: string; threads?: number }) => {
+    if (opts.trial !== undefined) {
+      const folderOnly = (['pred', 'gt', 'metrics', 'cropBorder', 'y', 'ssim', 'lpipsNet'] as const).filter((k) => opts[k] !== undefined);
+      if (folderOnly.length) throw new UsageError(`--trial scores with the trial's own eval config; drop --${folderOnly.map((k) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)).join(', --')}`);
+      process.exitCode = await evalStageCommand({ ...opts, trial: opts.trial });
+      return;
+    }
+    if (opts.pred === undefined || opts.gt === undefined) throw new UsageError('divd eval needs --pred DIR and --gt DIR, or --trial <run dir>');
+    process.exitCode = await evalCommand({ ...opts, pred: opts.pred, gt: opts.gt });
   });
 
-  program
-    .command('plan')
-    .description('list the trials a spec expands to: id, label, swept values and state (pending, or the stage in\nruns/<experiment>/<id>/status.json); exit 2 with every problem when the spec is invalid')
-    .argument('<spec>', 'experiment spec (YAML), e.g. experiments/smoke.yaml')
-    .option('--json', 'print one JSON object instead of text')
-    .option('--runs <dir>', 'runs directory', 'runs')
-    .action((spec: string, opts: { json?: boolean; runs?: string }) => runPlanCommand(spec, opts));
+  backendOptions(
+    program
+      .command('train')
+      .description('train (or resume) one trial from its run directory alone (config.json): the train stage of `divd trial`')
+      .requiredOption('--trial <run-dir>', 'run directory, runs/<experiment>/<trial id>/')
+      .option('--json', 'print one JSON object instead of text')
+      .option('--quiet', 'no progress output'),
+  ).action(async (opts: { trial: string; json?: boolean; quiet?: boolean; backend?: string; threads?: number }) => {
+    process.exitCode = await trainStageCommand(opts);
+  });
+
+  backendOptions(
+    program
+      .command('sample')
+      .description('restore a trial\'s test split with the EMA weights of one of its checkpoints: the sample stage of\n`divd trial`, into the run directory\'s samples/ (or -o DIR); flags override the trial\'s sample config')
+      .requiredOption('--trial <run-dir>', 'run directory, runs/<experiment>/<trial id>/')
+      .option('--checkpoint <which>', 'last (default), best (lowest validation loss) or a step number')
+      .option('--sampler <name>', 'ddim or ddpm')
+      .option('--steps <n>', 'DDIM steps', parseThreadsLike('--steps'))
+      .option('--seed <n>', 'sampling seed', parseNonNegative('--seed'))
+      .option('--tile <n>', 'denoise in tiles of n pixels (0: whole frames)', parseNonNegative('--tile'))
+      .option('--tile-overlap <n>', 'pixels shared by neighbouring tiles', parseNonNegative('--tile-overlap'))
+      .option('-o, --out <dir>', 'write frames here instead (status.json and the tracker are left alone)')
+      .option('--force', 'replace a non-empty -o folder')
+      .option('--json', 'print one JSON object instead of text')
+      .option('--quiet', 'no progress output'),
+  ).action(async (opts: { trial: string; checkpoint?: string; sampler?: string; steps?: number; seed?: number; tile?: number; tileOverlap?: number; out?: string; force?: boolean; json?: boolean; quiet?: boolean; backend?: string; threads?: number }) => {
+    process.exitCode = await sampleStageCommand(opts);
+  });
+
+  backendOptions(
+    program
+      .command('deblur')
+      .description(
+        'deblur your own footage with a trained trial: a folder of png/jpg frames → png frames with the same names,\n' +
+          'or a video (through ffmpeg) → a video at the same frame rate (-o *.mp4/.mkv/.mov/.avi/.webm) or frames (-o DIR)',
+      )
+      .argument('<input>', 'a video file or a folder of png/jpg frames (all of one size)')
+      .requiredOption('--checkpoint <run-dir|file>', 'a run directory (its last checkpoint) or a checkpoint file in its checkpoints/')
+      .requiredOption('-o, --out <path>', 'output folder of frames, or a video file')
+      .option('--sampler <name>', 'ddim or ddpm (default: the trial\'s)')
+      .option('--steps <n>', 'DDIM steps', parseThreadsLike('--steps'))
+      .option('--seed <n>', 'sampling seed', parseNonNegative('--seed'))
+      .option('--tile <n>', 'denoise in tiles of n pixels (0: whole frames)', parseNonNegative('--tile'))
+      .option('--tile-overlap <n>', 'pixels shared by neighbouring tiles', parseNonNegative('--tile-overlap'))
+      .option('--fps <n>', 'frame rate when a frames folder becomes a video (default 30)', parseThreadsLike('--fps'))
+      .option('--force', 'replace a non-empty output')
+      .option('--json', 'print one JSON object instead of text')
+      .option('--quiet', 'no progress output'),
+  ).action(async (input: string, opts: { checkpoint: string; out: string; sampler?: string; steps?: number; seed?: number; tile?: number; tileOverlap?: number; fps?: number; force?: boolean; json?: boolean; quiet?: boolean; backend?: string; threads?: number }) => {
+    process.exitCode = await deblurCommand(input, opts);
+  });
+
+  backendOptions(
+    program
+      .command('plan')
+      .description(
+        'list the trials a spec expands to: id, label, swept values and state (pending, or the stage in\nruns/<experiment>/<id>/status.json), ' +
+          'and the work left: training steps, sampling forward passes, FLOPs and a time\nestimate from logged step rates (or --measure); exit 2 with every problem when the spec is invalid',
+      )
+      .argument('<spec>', 'experiment spec (YAML), e.g. experiments/smoke.yaml')
+      .option('--json', 'print one JSON object instead of text')
+      .option('--runs <dir>', 'runs directory', 'runs')
+      .option('--measure', 'time two training steps of each model/crop/batch left on this backend for the estimate\n(minutes per step for the paper-size model on a CPU)'),
+  ).action(async (spec: string, opts: { json?: boolean; runs?: string; measure?: boolean; backend?: string; threads?: number }) => runPlanCommand(spec, opts));
 
   program
     .command('sync')

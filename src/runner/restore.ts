@@ -7,10 +7,20 @@
  */
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { readImageFloat, testWindows, writePng, type FrameF32, type PaddingPolicy, type Sequence } from '../../datasets/index.ts';
+import { readImageFloat, testWindows, writePng, type FrameF32, type PaddingPolicy } from '../../datasets/index.ts';
+import { UsageError } from '../errors.ts';
 import { createScheduler, runSampler, type DiffusionConfig, type SampleConfig } from '../diffusion/index.ts';
 import { predict, type DivdModel } from '../model/index.ts';
 import { tiledDenoiser } from './tiles.ts';
+
+/**
+ * Frames to restore, in temporal order: a test sequence of a dataset (sharp frames present) or a user's
+ * footage (`divd deblur`, blurry only). A sequence named '' writes its frames directly into `samplesDir`.
+ */
+export interface RestoreSequence {
+  name: string;
+  frames: readonly { name: string; blurry: string; sharp?: string }[];
+}
 
 export interface RestoreOptions {
   diffusion: DiffusionConfig;
@@ -50,7 +60,7 @@ function windowSeed(seed: number, index: number): number {
 }
 
 /** Restores every sequence; returns the number of frames written. */
-export async function restoreSequences(model: DivdModel, sequences: readonly Sequence[], o: RestoreOptions): Promise<number> {
+export async function restoreSequences(model: DivdModel, sequences: readonly RestoreSequence[], o: RestoreOptions): Promise<number> {
   const F = model.config.frames;
   const k = sizeMultiple(model);
   const plans = sequences.map((s) => testWindows(s.frames.length, F, o.padding));
@@ -61,6 +71,12 @@ export async function restoreSequences(model: DivdModel, sequences: readonly Seq
     for (const win of plans[si]!) {
       const blurry = await Promise.all(win.indices.map((i) => readImageFloat(seq.frames[i]!.blurry)));
       const { width, height } = blurry[0]!;
+      blurry.forEach((b, i) => {
+        if (b.width !== width || b.height !== height) {
+          const at = (k: number) => seq.frames[win.indices[k]!]!.blurry;
+          throw new UsageError(`frames of one sequence must have one size: ${at(i)} is ${b.width}x${b.height}, ${at(0)} is ${width}x${height}`);
+        }
+      });
       const cond = framesToTensor(blurry, k);
       const scheduler = createScheduler(o.diffusion, { ...o.sample, seed: windowSeed(o.sample.seed, done) });
       const tiled = o.sample.tile > 0 && (cond.shape[1] > o.sample.tile || cond.shape[2] > o.sample.tile);
@@ -78,7 +94,7 @@ export async function restoreSequences(model: DivdModel, sequences: readonly Seq
         const frame = { width, height, data: data.slice(f * height * width * 3, (f + 1) * height * width * 3) };
         await writePng(path.join(o.samplesDir, seq.name, `${name}.png`), frame);
         written += 1;
-        if (o.referenceDir && index < (o.referenceFrames ?? 8)) {
+        if (o.referenceDir && pair.sharp && index < (o.referenceFrames ?? 8)) {
           await writePng(path.join(o.referenceDir, 'inputs', seq.name, `${name}.png`), blurry[f]!);
           await writePng(path.join(o.referenceDir, 'gt', seq.name, `${name}.png`), await readImageFloat(pair.sharp));
         }

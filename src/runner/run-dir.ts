@@ -7,7 +7,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { writeJsonAtomicSync } from '../atomic-write.ts';
 
-export type Stage = 'pending' | 'training' | 'sampling' | 'evaluating' | 'done' | 'failed';
+/** `trained` and `sampled`: left by `divd train|sample --trial` between stages. */
+export type Stage = 'pending' | 'training' | 'trained' | 'sampling' | 'sampled' | 'evaluating' | 'done' | 'failed';
 
 export interface TrialStatus {
   stage: Stage;

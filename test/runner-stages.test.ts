@@ -1,0 +1,134 @@
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+// One tiny trial: 4 steps, 5 test frames of 20x24 in 16-pixel tiles (the runner-e2e pattern).
+const SPEC = `
+name: stages
+base:
+  data:
+    source: synthetic
+    crop: 16
+    synthetic: { trainSequences: 2, testSequences: 1, frames: 5, height: 20, width: 24, seed: 3 }
+  model: { frames: 4, baseChannels: 8, channelMults: [1, 2], resBlocks: 1, windows: [2, 1], attention: wtsa, headChannels: 8, groups: 4 }
+  diffusion: { timesteps: 100 }
+  sample: { sampler: ddim, steps: 3, eta: 0, seed: 0, tile: 16, tileOverlap: 4 }
+  train: { steps: 4, batch: 1, lr: 0.001, warmupSteps: 1, ema: 0.9, checkpointEvery: 2, keepLast: 1, validateEvery: 2 }
+  eval: { metrics: [psnr, ssim] }
+  tracking: { uri: ./mlruns }
+  report: { enabled: false }
+`;
+
+function divd(args: string[], cwd: string) {
+  return spawnSync(process.execPath, [path.join(root, 'src/cli/divd.mjs'), ...args], {
+    cwd,
+    encoding: 'utf8',
+    timeout: 120_000,
+    // One thread: the two ways of running the trial must train bit-identical weights.
+    env: { ...process.env, DIVD_DATA_CACHE: path.join(cwd, 'data-cache'), DIVD_THREADS: '1', MLFLOW_TRACKING_URI: '' },
+  });
+}
+
+const readJson = <T>(file: string) => JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+const status = (dir: string) => readJson<{ stage: string; step?: number; error?: string }>(path.join(dir, 'status.json')).stage;
+
+/** A run directory with only what `divd trial` writes first: the resolved config and the trial's id. */
+function freshRunDir(from: string, to: string): string {
+  fs.mkdirSync(to, { recursive: true });
+  for (const f of ['config.json', 'trial.json']) fs.copyFileSync(path.join(from, f), path.join(to, f));
+  return to;
+}
+
+describe('divd train|sample|eval --trial', () => {
+  let tmp = '';
+  let whole = '';
+  let staged = '';
+  before(() => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'divd-stages-'));
+    fs.writeFileSync(path.join(tmp, 'spec.yaml'), SPEC);
+    const r = divd(['trial', 'spec.yaml', '--id', 'base', '--runs', 'whole', '--json', '--quiet'], tmp);
+    assert.equal(r.status, 0, r.stderr);
+    whole = path.resolve(tmp, (JSON.parse(r.stdout) as { runDir: string }).runDir);
+    staged = freshRunDir(whole, path.join(tmp, 'staged', 'stages', path.basename(whole)));
+  });
+  after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  it('train, sample and eval one after another give the metrics.json of divd trial', () => {
+    const t = divd(['train', '--trial', staged, '--json', '--quiet'], tmp);
+    assert.equal(t.status, 0, t.stderr);
+    assert.equal(status(staged), 'trained');
+    assert.match((JSON.parse(t.stdout) as { checkpoint: string }).checkpoint, /step-000000004\.ckpt$/);
+    const s = divd(['sample', '--trial', staged, '--json', '--quiet'], tmp);
+    assert.equal(s.status, 0, s.stderr);
+    assert.equal(status(staged), 'sampled');
+    assert.equal((JSON.parse(s.stdout) as { samples: { frames: number } }).samples.frames, 5);
+    const e = divd(['eval', '--trial', staged, '--json'], tmp);
+    assert.equal(e.status, 0, e.stderr);
+    assert.equal(status(staged), 'done');
+    assert.deepEqual(readJson(path.join(staged, 'metrics.json')), readJson(path.join(whole, 'metrics.json')));
+    assert.deepEqual(JSON.parse(e.stdout), readJson(path.join(whole, 'metrics.json')), '--json prints metrics.json');
+    for (const f of fs.readdirSync(path.join(whole, 'samples', 'seq_002'))) {
+      assert.ok(fs.readFileSync(path.join(whole, 'samples', 'seq_002', f)).equals(fs.readFileSync(path.join(staged, 'samples', 'seq_002', f))), `sample ${f} identical`);
+    }
+    // The stages reattach to one tracker run, which holds the training curve and the test metrics.
+    const state = readJson<{ runId: string; experimentId: string }>(path.join(staged, 'tracking.json'));
+    const runDir = path.join(tmp, 'mlruns', state.experimentId, state.runId);
+    assert.equal(fs.readFileSync(path.join(runDir, 'metrics', 'loss'), 'utf8').trim().split('\n').length, 4);
+    assert.ok(fs.existsSync(path.join(runDir, 'metrics', 'test_psnr')));
+  });
+
+  it('sample -o with overrides writes elsewhere and leaves the run directory alone', () => {
+    const out = path.join(tmp, 'export');
+    const r = divd(['sample', '--trial', whole, '-o', out, '--checkpoint', 'best', '--steps', '2', '--tile', '0', '--json', '--quiet'], tmp);
+    assert.equal(r.status, 0, r.stderr);
+    const res = JSON.parse(r.stdout) as { samples: { frames: number; sample: { steps: number; tile: number }; checkpoint: { step: number } } };
+    assert.equal(res.samples.frames, 5);
+    assert.deepEqual([res.samples.sample.steps, res.samples.sample.tile], [2, 0]);
+    assert.ok([2, 4].includes(res.samples.checkpoint.step));
+    assert.equal(fs.readdirSync(path.join(out, 'seq_002')).length, 5);
+    assert.equal(status(whole), 'done');
+    const again = divd(['sample', '--trial', whole, '-o', out, '--quiet'], tmp);
+    assert.equal(again.status, 2, 'a non-empty -o is not replaced without --force');
+    assert.match(again.stderr, /export.*--force/);
+  });
+
+  it('exits 2 for a directory that is not a run directory, before the backend starts', () => {
+    const empty = path.join(tmp, 'empty');
+    fs.mkdirSync(empty);
+    const r = divd(['train', '--trial', empty], tmp);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /empty: not a run directory \(no config\.json/);
+    assert.doesNotMatch(r.stderr, /backend/);
+  });
+
+  // The CLI maps UsageError to exit 2 (test/cli.test.ts); these run in-process to keep the file fast.
+  it('refuses a sample without checkpoint, an eval without samples, an unknown step and an edited config', async () => {
+    const { runTrialStage, openTrialDir, selectCheckpoint } = await import('../src/runner/index.ts');
+    const { UsageError } = await import('../src/errors.ts');
+    const fresh = freshRunDir(whole, path.join(tmp, 'fresh', 'stages', 'x'));
+    const opts = { quiet: true, dataCacheDir: path.join(tmp, 'data-cache') };
+    await assert.rejects(runTrialStage(fresh, 'sample', opts), (e: Error) => e instanceof UsageError && /has no checkpoint.*divd train --trial/.test(e.message));
+    await assert.rejects(runTrialStage(fresh, 'eval', opts), (e: Error) => e instanceof UsageError && /5 of 5 test frame\(s\) have no sample/.test(e.message));
+    assert.ok(!fs.existsSync(path.join(fresh, 'status.json')), 'a refused stage does not mark the trial failed');
+    const { dir, trial } = openTrialDir(whole);
+    assert.throws(() => selectCheckpoint(dir, trial.id, 3), (e: Error) => e instanceof UsageError && /no checkpoint of step 3; steps present: (2, )?4$/.test(e.message));
+    const config = readJson<{ train: { steps: number } }>(path.join(fresh, 'config.json'));
+    config.train.steps = 5;
+    fs.writeFileSync(path.join(fresh, 'config.json'), JSON.stringify(config));
+    assert.throws(() => openTrialDir(fresh), (e: Error) => e instanceof UsageError && /config\.json hashes to trial id/.test(e.message));
+    fs.writeFileSync(path.join(fresh, 'config.json'), '{"data": 1}');
+    assert.throws(() => openTrialDir(fresh), (e: Error) => e instanceof UsageError && /not a valid trial config/.test(e.message));
+  });
+
+  it('divd eval takes either --trial or --pred/--gt', () => {
+    const mixed = divd(['eval', '--trial', whole, '--pred', 'x'], tmp);
+    assert.equal(mixed.status, 2);
+    assert.match(mixed.stderr, /drop --pred/);
+  });
+});
