@@ -106,7 +106,7 @@ async function train(trial: Trial, splits: { train: Sequence[]; test: Sequence[]
   const validator = validation.length ? sampledValidator(c.model, c.diffusion, c.sample, validation) : undefined;
   const trainer: Trainer = new Trainer({
     model,
-    objective: { schedule: makeSchedule(c.diffusion), prediction: c.diffusion.prediction },
+    objective: { schedule: makeSchedule(c.diffusion), prediction: c.diffusion.prediction, residual: c.diffusion.residual },
     config: cfg,
     source,
     validation,
