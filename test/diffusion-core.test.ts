@@ -20,6 +20,8 @@ import {
   splitPrediction,
   type PredictionKind,
   type Scheduler,
+  diffusionData,
+  restoredFrames,
 } from '../src/diffusion/index.ts';
 import { UsageError } from '../src/errors.ts';
 import { Rng } from '../src/nn/index.ts';
@@ -229,17 +231,37 @@ describe('sampling loop', () => {
 
 describe('diffusion and sample config', () => {
   it('defaults match CONFIG-SHAPES and errors name the field', () => {
-    assert.deepEqual(resolveDiffusionConfig({}), { schedule: 'linear', timesteps: 1000, betaStart: 0.0001, betaEnd: 0.02, prediction: 'eps' });
+    assert.deepEqual(resolveDiffusionConfig({}), { schedule: 'linear', timesteps: 1000, betaStart: 0.0001, betaEnd: 0.02, prediction: 'eps', residual: false });
     assert.deepEqual(resolveSampleConfig({}), { sampler: 'ddim', steps: 50, eta: 0, seed: 0, tile: 0, tileOverlap: 32 });
     const bad: [() => unknown, RegExp][] = [
       [() => resolveDiffusionConfig({ schedule: 'sigmoid' }, 'base.diffusion'), /^base\.diffusion\.schedule: expected one of linear, cosine/],
       [() => resolveDiffusionConfig({ betaEnd: 1e-5 }), /diffusion\.betaEnd: 0\.00001 is below betaStart|diffusion\.betaEnd: 1e-5 is below betaStart/],
       [() => resolveDiffusionConfig({ timesteps: 1.5 }), /diffusion\.timesteps: expected an integer ≥ 2/],
       [() => resolveDiffusionConfig({ prediction: 'score' }), /diffusion\.prediction: expected one of eps, x0, v/],
+      [() => resolveDiffusionConfig({ residual: 'yes' }), /diffusion\.residual: expected true or false, got "yes"/],
       [() => resolveSampleConfig({ eta: 2 }), /sample\.eta: expected a number in \[0, 1\]/],
       [() => resolveSampleConfig({ stepz: 2 }), /sample\.stepz: unknown key/],
     ];
     for (const [f, re] of bad) assert.throws(f, (e: unknown) => e instanceof UsageError && re.test(e.message), String(re));
+  });
+
+  it('residual diffusion: the sampler clips the x0 estimate to ±2 (residuals of [−1, 1] frames), blurry is added back', () => {
+    const sample = resolveSampleConfig({ steps: 1 });
+    const x = tf.tensor4d([0, 0, 0, 0], [1, 1, 1, 4]);
+    const pred = tf.tensor4d([-3, -1.5, 1.5, 3], [1, 1, 1, 4]);
+    const estimate = (residual: boolean) => {
+      const s = createScheduler(resolveDiffusionConfig({ prediction: 'x0', residual }), sample);
+      const { prevSample, predX0 } = s.step(pred, s.timesteps[0]!, x);
+      prevSample.dispose();
+      return Array.from(predX0.dataSync());
+    };
+    assert.deepEqual(estimate(true), [-2, -1.5, 1.5, 2]);
+    assert.deepEqual(estimate(false), [-1, -1, 1, 1]);
+    const blurry = tf.tensor4d([0.5, -0.5, 0, 1], [1, 1, 1, 4]);
+    assert.deepEqual(Array.from(restoredFrames(true, pred, blurry).dataSync()), [-2.5, -2, 1.5, 4]);
+    assert.deepEqual(Array.from(restoredFrames(false, pred, blurry).dataSync()), [-3, -1.5, 1.5, 3]);
+    assert.deepEqual(Array.from(diffusionData(true, pred, blurry).dataSync()), [-3.5, -1, 1.5, 2]);
+    tf.dispose([x, pred, blurry]);
   });
 
   it('linearBetas is inclusive at both ends', () => {

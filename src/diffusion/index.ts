@@ -8,6 +8,7 @@ export { makeSchedule, linearBetas, cosineBetas, scheduleFromBetas, alphaBar, po
 export type { NoiseSchedule, Posterior } from './schedule.ts';
 export { qSample, predictionTarget, splitPrediction, mseLoss, denoisingLoss } from './process.ts';
 export type { Denoiser } from './process.ts';
+export { diffusionData, restoredFrames, dataRange, RESIDUAL_RANGE } from './residual.ts';
 export { runSampler } from './sample-loop.ts';
 export type { SampleLoopOptions } from './sample-loop.ts';
 export { randn, randn4d } from './noise.ts';

@@ -11,6 +11,7 @@ import { Rng } from '../nn/index.ts';
 import type { DiffusionConfig, PredictionKind, SampleConfig } from './config.ts';
 import { randn4d } from './noise.ts';
 import { qSample, splitPrediction } from './process.ts';
+import { dataRange } from './residual.ts';
 import { alphaBar, makeSchedule, posterior, type NoiseSchedule } from './schedule.ts';
 
 export interface StepOptions {
@@ -27,8 +28,10 @@ export interface StepResult {
 export interface SchedulerOptions {
   prediction: PredictionKind;
   seed: number;
-  /** Clip the x0 estimate to [−1, 1], the data range (DDPM's clip_denoised). Default true. */
+  /** Clip the x0 estimate to the data range [−clipRange, clipRange] (DDPM's clip_denoised). Default true. */
   clipSample?: boolean;
+  /** The data's bound: 1 for frames in [−1, 1] (default), 2 for residuals (residual.ts). */
+  clipRange?: number;
 }
 
 export abstract class Scheduler {
@@ -38,6 +41,7 @@ export abstract class Scheduler {
   protected readonly rng: Rng;
   readonly prediction: PredictionKind;
   readonly clipSample: boolean;
+  readonly clipRange: number;
 
   constructor(
     readonly schedule: NoiseSchedule,
@@ -46,6 +50,7 @@ export abstract class Scheduler {
     this.rng = new Rng(opts.seed);
     this.prediction = opts.prediction;
     this.clipSample = opts.clipSample ?? true;
+    this.clipRange = opts.clipRange ?? 1;
     this.setTimesteps(schedule.timesteps);
   }
 
@@ -76,7 +81,7 @@ export abstract class Scheduler {
   protected estimate(output: tf.Tensor4D, t: number, sample: tf.Tensor4D): { x0: tf.Tensor4D; eps: tf.Tensor4D } {
     const { x0, eps } = splitPrediction(this.schedule, this.prediction, sample, output, t);
     if (!this.clipSample) return { x0, eps };
-    const clipped = tf.clipByValue(x0, -1, 1);
+    const clipped = tf.clipByValue(x0, -this.clipRange, this.clipRange);
     x0.dispose();
     return { x0: clipped, eps };
   }
@@ -149,7 +154,7 @@ export class DDIMScheduler extends Scheduler {
 /** The scheduler a trial's config asks for, with its timesteps set (DDPM: all T; DDIM: sample.steps). */
 export function createScheduler(diffusion: DiffusionConfig, sample: SampleConfig, opts: { clipSample?: boolean } = {}): Scheduler {
   const schedule = makeSchedule(diffusion);
-  const base = { prediction: diffusion.prediction, seed: sample.seed, clipSample: opts.clipSample };
+  const base = { prediction: diffusion.prediction, seed: sample.seed, clipSample: opts.clipSample, clipRange: dataRange(diffusion.residual) };
   if (sample.sampler === 'ddpm') return new DDPMScheduler(schedule, base);
   const s = new DDIMScheduler(schedule, { ...base, eta: sample.eta });
   s.setTimesteps(Math.min(sample.steps, diffusion.timesteps));

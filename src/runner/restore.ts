@@ -9,7 +9,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { readImageFloat, testWindows, writePng, type FrameF32, type PaddingPolicy } from '../../datasets/index.ts';
 import { UsageError } from '../errors.ts';
-import { createScheduler, runSampler, type DiffusionConfig, type SampleConfig } from '../diffusion/index.ts';
+import { createScheduler, restoredFrames, runSampler, type DiffusionConfig, type SampleConfig } from '../diffusion/index.ts';
 import { predict, type DivdModel } from '../model/index.ts';
 import { tiledDenoiser } from './tiles.ts';
 
@@ -83,7 +83,9 @@ export async function restoreSequences(model: DivdModel, sequences: readonly Res
       const denoise = tiled
         ? tiledDenoiser((xt, c, t) => predict(model, xt, c, [t]), cond, { size: o.sample.tile, overlap: o.sample.tileOverlap, align: k })
         : (xt: tf.Tensor4D, t: ArrayLike<number>) => predict(model, xt, cond, [t[0]!]);
-      const x = runSampler(scheduler, denoise, cond.shape as [number, number, number, number]);
+      const sample = runSampler(scheduler, denoise, cond.shape as [number, number, number, number]);
+      const x = restoredFrames(o.diffusion.residual, sample, cond);
+      sample.dispose();
       const out = tf.tidy(() => tf.clipByValue(tf.div(tf.add(tf.slice(x, [0, 0, 0, 0], [-1, height, width, 3]), 1), 2), 0, 1));
       const data = out.dataSync() as Float32Array;
       tf.dispose([cond, x, out]);

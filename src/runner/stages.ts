@@ -92,7 +92,7 @@ export async function trainStage(trial: Trial, splits: Splits, dir: RunDir, ctx:
   const validator = validation.length ? sampledValidator(c.model, c.diffusion, c.sample, validation) : undefined;
   const trainer: Trainer = new Trainer({
     model,
-    objective: { schedule: makeSchedule(c.diffusion), prediction: c.diffusion.prediction },
+    objective: { schedule: makeSchedule(c.diffusion), prediction: c.diffusion.prediction, residual: c.diffusion.residual },
     config: cfg,
     source,
     validation,

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { psnr, ssim } from '../../metrics/index.ts';
-import { createScheduler, runSampler, type DiffusionConfig, type SampleConfig } from '../diffusion/index.ts';
+import { createScheduler, restoredFrames, runSampler, type DiffusionConfig, type SampleConfig } from '../diffusion/index.ts';
 import { createModel, disposeModel, predict, type ModelConfig } from '../model/index.ts';
 import type { TrainBatch } from '../train/index.ts';
 
@@ -26,7 +26,9 @@ export function sampledValidator(model: ModelConfig, diffusion: DiffusionConfig,
       let n = 0;
       windows.forEach((w, i) => {
         const scheduler = createScheduler(diffusion, { ...sample, seed: 1000 + i });
-        const x = runSampler(scheduler, (xt, t) => predict(evalModel, xt, w.blurry, t), w.blurry.shape as [number, number, number, number]);
+        const sampled = runSampler(scheduler, (xt, t) => predict(evalModel, xt, w.blurry, t), w.blurry.shape as [number, number, number, number]);
+        const x = restoredFrames(diffusion.residual, sampled, w.blurry);
+        sampled.dispose();
         const [count, h, wd] = x.shape;
         const toUnit = (z: tf.Tensor4D) => tf.tidy(() => tf.clipByValue(tf.div(tf.add(z, 1), 2), 0, 1)).dataSync() as Float32Array;
         const out = toUnit(x);

@@ -109,13 +109,14 @@ export const TRIAL_SCHEMA: JSONSchemaType<TrialConfig> = {
       type: 'object',
       description: 'The forward noising process.',
       additionalProperties: false,
-      required: ['schedule', 'timesteps', 'betaStart', 'betaEnd', 'prediction'],
+      required: ['schedule', 'timesteps', 'betaStart', 'betaEnd', 'prediction', 'residual'],
       properties: {
         schedule: oneOf(NOISE_SCHEDULES, 'β schedule.'),
         timesteps: int(1, 'T, diffusion steps.'),
         betaStart: num('β_1 (linear schedule).', { exclusiveMinimum: 0, exclusiveMaximum: 1 }),
         betaEnd: num('β_T (linear schedule).', { exclusiveMinimum: 0, exclusiveMaximum: 1 }),
         prediction: oneOf(PREDICTIONS, 'What the network predicts: eps (noise), x0, or v.'),
+        residual: bool('Diffuse sharp − blurry instead of the sharp frames (off in the paper; helps short CPU runs).'),
       },
     },
     sample: {

@@ -1,11 +1,12 @@
 /**
  * One diffusion training objective evaluation: uniform t per window, ε ~ N(0, I), x_t = q_sample(x0, ε, t),
  * loss = MSE(model(x_t, blurry, t), target) — and its gradient for every model weight, by parameter name.
+ * x0 is the sharp frames, or sharp − blurry with residual diffusion (src/diffusion/residual.ts).
  */
 import * as tf from '@tensorflow/tfjs';
 import { withEarlyRelease, type Rng } from '../nn/index.ts';
 import { predict, type DivdModel } from '../model/index.ts';
-import { mseLoss, predictionTarget, qSample, randn4d, type NoiseSchedule, type PredictionKind } from '../diffusion/index.ts';
+import { diffusionData, mseLoss, predictionTarget, qSample, randn4d, type NoiseSchedule, type PredictionKind } from '../diffusion/index.ts';
 
 /** Sharp and blurry frames of S windows: [S·F, H, W, 3] in [−1, 1], the F frames of a window contiguous. */
 export interface TrainBatch {
@@ -16,6 +17,8 @@ export interface TrainBatch {
 export interface Objective {
   schedule: NoiseSchedule;
   prediction: PredictionKind;
+  /** Diffuse sharp − blurry instead of the sharp frames (diffusion.residual; default false). */
+  residual?: boolean;
 }
 
 /**
@@ -45,9 +48,10 @@ export function diffusionLoss(model: DivdModel, obj: Objective, batch: TrainBatc
   return tf.tidy(() => {
     const frames = model.config.frames;
     const perImage = batch.sharp.shape[0] === t.length ? t : t.flatMap((x) => new Array<number>(frames).fill(x));
-    const xt = qSample(obj.schedule, batch.sharp, noise, perImage);
+    const x0 = diffusionData(obj.residual ?? false, batch.sharp, batch.blurry);
+    const xt = qSample(obj.schedule, x0, noise, perImage);
     const pred = predict(model, xt, batch.blurry, t);
-    return mseLoss(pred, predictionTarget(obj.schedule, obj.prediction, batch.sharp, noise, perImage));
+    return mseLoss(pred, predictionTarget(obj.schedule, obj.prediction, x0, noise, perImage));
   });
 }
 
