@@ -78,4 +78,16 @@ describe('divd eval --pred --gt', () => {
     assert.equal(missing.status, 2);
     assert.match(missing.stderr, /--pred .*nope: not a directory/);
   });
+  it('--weights-dir with files that are not the published weights: LPIPS and FID refused with the reason, PSNR/SSIM still scored', () => {
+    const wd = path.join(tmp, 'weights');
+    fs.mkdirSync(wd, { recursive: true });
+    for (const f of ['alexnet-owt-7be5be79.pth', 'lpips-v0.1-alex.pth', 'pt_inception-2015-12-05-6726825d.pth']) fs.writeFileSync(path.join(wd, f), `not the published ${f}`);
+    const r = divd(['--pred', path.join(tmp, 'pred'), '--gt', path.join(tmp, 'gt'), '--metrics', 'psnr,lpips,fid', '--weights-dir', wd, '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const m = JSON.parse(r.stdout) as { metrics: Record<string, number>; unavailable: Record<string, string> };
+    assert.ok(Number.isFinite(m.metrics.psnr));
+    assert.match(m.unavailable.lpips!, /alexnet-owt-7be5be79\.pth is not the published alexnet-owt-7be5be79\.pth: its SHA-256 is [0-9a-f]{64}, expected 7be5be79/);
+    assert.match(m.unavailable.lpips!, /--trust-weights/);
+    assert.match(m.unavailable.fid!, /pt_inception-2015-12-05-6726825d\.pth is not the published/);
+  });
 });

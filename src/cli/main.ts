@@ -2,6 +2,7 @@
  * The divd command line. Each command is a thin layer over a library function; this file only
  * wires flags, output format and exit codes (0 ok, 1 failure, 2 bad input).
  */
+import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { isUsageError, UsageError } from '../errors.ts';
 import { shutdownBackend, BACKEND_NAMES } from '../backend/index.ts';
@@ -189,8 +190,13 @@ export function buildProgram(): Command {
       .option('--ssim <variant>', 'basicsr (default, the deblurring papers\' convention) or skimage-default')
       .option('--lpips-net <net>', 'alex (default), vgg or squeeze')
       .option('--out <file>', 'also write metrics.json here (atomic)')
+      .option('--weights-dir <dir>', 'folder of the LPIPS/FID weights files (default: $DIVD_WEIGHTS_DIR or ~/.cache/divd/weights)')
+      .option('--trust-weights', 'use weights files that are not the published ones (refused otherwise); the results then carry a note\nthat they are not comparable with published numbers (same as DIVD_TRUST_WEIGHTS=1)')
       .option('--json', 'print the metrics.json object instead of text'),
-  ).action(async (opts: { pred?: string; gt?: string; trial?: string; metrics?: string; cropBorder?: number; y?: boolean; ssim?: string; lpipsNet?: string; out?: string; json?: boolean; backend?: string; threads?: number }) => {
+  ).action(async (opts: { pred?: string; gt?: string; trial?: string; metrics?: string; cropBorder?: number; y?: boolean; ssim?: string; lpipsNet?: string; out?: string; json?: boolean; backend?: string; threads?: number; weightsDir?: string; trustWeights?: boolean }) => {
+    // Through the environment, so the --trial path (and anything it starts) evaluates with the same weights policy.
+    if (opts.weightsDir !== undefined) process.env.DIVD_WEIGHTS_DIR = path.resolve(opts.weightsDir);
+    if (opts.trustWeights) process.env.DIVD_TRUST_WEIGHTS = '1';
     if (opts.trial !== undefined) {
       const folderOnly = (['pred', 'gt', 'metrics', 'cropBorder', 'y', 'ssim', 'lpipsNet'] as const).filter((k) => opts[k] !== undefined);
       if (folderOnly.length) throw new UsageError(`--trial scores with the trial's own eval config; drop --${folderOnly.map((k) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)).join(', --')}`);
