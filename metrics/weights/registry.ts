@@ -139,7 +139,7 @@ export class WeightsMissingError extends UsageError {
   ) {
     super(
       `${weights.usedBy} needs ${weights.file}, not found at ${path}. ` +
-        `Download it (${weights.source}) on a machine with internet and put it there, ` +
+        `Fetch it with \`divd weights fetch ${weights.id}\`, or download ${weights.source} on a machine with internet and put it there, ` +
         `or point DIVD_WEIGHTS_DIR at the folder that has it (divd doctor lists every weights file).`,
     );
     this.name = 'WeightsMissingError';
