@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { TINY_BASE } from './helpers/tiny-spec.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -13,12 +14,7 @@ const SPEC = `
 name: tiny
 description: runner end-to-end test
 base:
-  data:
-    source: synthetic
-    crop: 16
-    synthetic: { trainSequences: 2, testSequences: 1, frames: 5, height: 20, width: 24, seed: 3 }
-  model: { frames: 4, baseChannels: 8, channelMults: [1, 2], resBlocks: 1, windows: [2, 1], attention: wtsa, headChannels: 8, groups: 4 }
-  diffusion: { timesteps: 100 }
+${TINY_BASE}
   # 20x24 frames in 16-pixel tiles: tiled sampling runs end to end.
   sample: { sampler: ddim, steps: 3, eta: 0, seed: 0, tile: 16, tileOverlap: 4 }
   train: { steps: 4, batch: 1, lr: 0.001, warmupSteps: 1, ema: 0.9, checkpointEvery: 2, keepLast: 1, validateEvery: 2 }

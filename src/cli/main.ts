@@ -79,6 +79,16 @@ function backendOptions(cmd: Command): Command {
     .addOption(new Option('--threads <n>', 'wasm threads (env DIVD_THREADS; default: one per core)').argParser(parseThreads));
 }
 
+/** Flags that override a trial's sample config, shared by `divd sample` and `divd deblur`. */
+function samplingOverrideOptions(cmd: Command): Command {
+  return cmd
+    .option('--sampler <name>', 'ddim or ddpm (default: the trial\'s)')
+    .option('--steps <n>', 'DDIM steps', parseThreadsLike('--steps'))
+    .option('--seed <n>', 'sampling seed', parseNonNegative('--seed'))
+    .option('--tile <n>', 'denoise in tiles of n pixels (0: whole frames)', parseNonNegative('--tile'))
+    .option('--tile-overlap <n>', 'pixels shared by neighbouring tiles', parseNonNegative('--tile-overlap'));
+}
+
 export function buildProgram(): Command {
   const program = new Command('divd')
     .description(
@@ -219,16 +229,12 @@ export function buildProgram(): Command {
   });
 
   backendOptions(
-    program
+    samplingOverrideOptions(program
       .command('sample')
       .description('restore a trial\'s test split with the EMA weights of one of its checkpoints: the sample stage of\n`divd trial`, into the run directory\'s samples/ (or -o DIR); flags override the trial\'s sample config')
       .requiredOption('--trial <run-dir>', 'run directory, runs/<experiment>/<trial id>/')
       .option('--checkpoint <which>', 'last (default), best (lowest validation loss) or a step number')
-      .option('--sampler <name>', 'ddim or ddpm')
-      .option('--steps <n>', 'DDIM steps', parseThreadsLike('--steps'))
-      .option('--seed <n>', 'sampling seed', parseNonNegative('--seed'))
-      .option('--tile <n>', 'denoise in tiles of n pixels (0: whole frames)', parseNonNegative('--tile'))
-      .option('--tile-overlap <n>', 'pixels shared by neighbouring tiles', parseNonNegative('--tile-overlap'))
+    )
       .option('-o, --out <dir>', 'write frames here instead (status.json and the tracker are left alone)')
       .option('--force', 'replace a non-empty -o folder')
       .option('--json', 'print one JSON object instead of text')
@@ -238,7 +244,7 @@ export function buildProgram(): Command {
   });
 
   backendOptions(
-    program
+    samplingOverrideOptions(program
       .command('deblur')
       .description(
         'deblur your own footage with a trained trial: a folder of png/jpg frames → png frames with the same names,\n' +
@@ -247,11 +253,7 @@ export function buildProgram(): Command {
       .argument('<input>', 'a video file or a folder of png/jpg frames (all of one size)')
       .requiredOption('--checkpoint <run-dir|file>', 'a run directory (its last checkpoint) or a checkpoint file in its checkpoints/')
       .requiredOption('-o, --out <path>', 'output folder of frames, or a video file')
-      .option('--sampler <name>', 'ddim or ddpm (default: the trial\'s)')
-      .option('--steps <n>', 'DDIM steps', parseThreadsLike('--steps'))
-      .option('--seed <n>', 'sampling seed', parseNonNegative('--seed'))
-      .option('--tile <n>', 'denoise in tiles of n pixels (0: whole frames)', parseNonNegative('--tile'))
-      .option('--tile-overlap <n>', 'pixels shared by neighbouring tiles', parseNonNegative('--tile-overlap'))
+    )
       .option('--fps <n>', 'frame rate when a frames folder becomes a video (default 30)', parseThreadsLike('--fps'))
       .option('--force', 'replace a non-empty output')
       .option('--json', 'print one JSON object instead of text')
