@@ -39,6 +39,11 @@ export class RunDir {
     return path.join(this.dir, name);
   }
 
+  /** Held (lock.ts) by the process working in this directory, so two never write it at once. */
+  get lockFile(): string {
+    return this.file('.lock');
+  }
+
   status(): TrialStatus | undefined {
     return readJson<TrialStatus>(this.file('status.json'));
   }

@@ -16,6 +16,7 @@ import { readJson, RunDir } from './run-dir.ts';
 import { createProgress } from './progress.ts';
 import { dataStage, evalStage, requireSamples, samplePairs, sampleStage, trainStage, type SampleResult, type SampleStageOptions, type TrialContext } from './stages.ts';
 import { selectCheckpoint } from './checkpoint-select.ts';
+import { lockTrialDir } from './trial.ts';
 import type { MetricsReport } from '../../metrics/index.ts';
 
 export type StageName = 'train' | 'sample' | 'eval';
@@ -87,6 +88,19 @@ const AFTER = { train: 'trained', sample: 'sampled', eval: 'done' } as const;
 
 /** Runs one stage of the trial in `runDir`. */
 export async function runTrialStage(runDir: string, stage: StageName, o: StageOptions = {}): Promise<StageResult> {
+  const { trial, dir } = openTrialDir(runDir);
+  const exporting = stage === 'sample' && o.sample?.outDir !== undefined;
+  // Exporting samples elsewhere only reads the run directory; every other stage writes it.
+  if (exporting) return runStageUnlocked(runDir, stage, o);
+  const release = await lockTrialDir(dir.dir, trial);
+  try {
+    return await runStageUnlocked(runDir, stage, o);
+  } finally {
+    release();
+  }
+}
+
+async function runStageUnlocked(runDir: string, stage: StageName, o: StageOptions): Promise<StageResult> {
   const { trial, dir, experiment, runsDir } = openTrialDir(runDir);
   const exporting = stage === 'sample' && o.sample?.outDir !== undefined;
   // Checks that need no data, before anything is touched: a missing checkpoint is a usage error, not a failed trial.

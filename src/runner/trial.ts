@@ -11,14 +11,29 @@ import type { Trial } from '../spec/types.ts';
 import { RunDir } from './run-dir.ts';
 import { writeJsonAtomicSync } from '../atomic-write.ts';
 import { dataStage, evalStage, sampleStage, trainStage, type TrialContext } from './stages.ts';
+import { acquireLock, type ReleaseLock } from './lock.ts';
+
+/** A requeued Slurm task may start while its dead predecessor's lock is still fresh: it waits for that to go stale. */
+const TRIAL_LOCK_WAIT_MS = 210_000;
+
+/**
+ * Takes the trial's run-directory lock before anything is written there, so a second process on the same
+ * trial (another `divd run` of the spec, a stage command) neither marks it failed nor shares its checkpoints.
+ */
+export function lockTrialDir(runDir: string, trial: Pick<Trial, 'id' | 'label'>, o: { wait?: boolean } = {}): Promise<ReleaseLock> {
+  return acquireLock(new RunDir(runDir).lockFile, `trial ${trial.label} (${trial.id})`, { waitMs: o.wait ? TRIAL_LOCK_WAIT_MS : 0 });
+}
 
 export { dataSourceOf, loopConfig, defaultDataCacheDir } from './trial-config.ts';
 export type { TrialContext } from './stages.ts';
 
-/** Runs (or resumes) one trial; the run directory ends in stage done or failed. */
+/**
+ * Runs (or resumes) one trial; the run directory ends in stage done or failed. The caller holds the run
+ * directory's lock (`lockTrialDir`), taken before it starts a tracker run for the trial.
+ */
 export async function runTrial(trial: Trial, ctx: TrialContext): Promise<void> {
-  const c = trial.config;
   const dir = new RunDir(path.join(ctx.runsDir, ctx.experiment, trial.id));
+  const c = trial.config;
   writeJsonAtomicSync(dir.file('config.json'), c);
   writeJsonAtomicSync(dir.file('trial.json'), { id: trial.id, label: trial.label, variant: trial.variant, swept: trial.swept, seed: c.train.seed, mlflowRunId: ctx.run?.runId });
   const startedAt = dir.status()?.startedAt ?? new Date().toISOString();

@@ -9,7 +9,8 @@ import { UsageError } from '../../errors.ts';
 import type { Trial } from '../../spec/types.ts';
 import { stopRequested } from '../interrupt.ts';
 import { createProgress } from '../progress.ts';
-import { runTrial } from '../trial.ts';
+import { lockTrialDir, runTrial } from '../trial.ts';
+import { LockHeldError, type ReleaseLock } from '../lock.ts';
 import { DIVD_BIN, prepareSyntheticData } from './shared-data.ts';
 import type { Launched, Launcher, LaunchRequest, TrialOutcome } from './types.ts';
 
@@ -41,6 +42,23 @@ function runChild(req: LaunchRequest, trial: Trial, parentRunId: string | undefi
 /** One trial in this process, logged as a child of the sweep run. */
 async function runHere(req: LaunchRequest, trial: Trial): Promise<TrialOutcome> {
   const runDir = path.join(req.runsDir, req.plan.name, trial.id);
+  let release: ReleaseLock;
+  try {
+    release = await lockTrialDir(runDir, trial, { wait: true });
+  } catch (e) {
+    // Held by another live process (a second `divd run` of this spec): this trial is its business, the rest
+    // of the sweep goes on. No tracker run is started for it here.
+    if (e instanceof LockHeldError) return { id: trial.id, label: trial.label, state: 'failed', error: e.message, runDir };
+    throw e;
+  }
+  try {
+    return await runLocked(req, trial, runDir);
+  } finally {
+    release();
+  }
+}
+
+async function runLocked(req: LaunchRequest, trial: Trial, runDir: string): Promise<TrialOutcome> {
   const progress = createProgress(`${req.indexOf(trial) + 1}/${req.total} ${trial.label} ${trial.id}`, { quiet: req.quiet });
   const run = await req.tracker.startRun({ runName: trial.label, parentRunId: await req.parentRunId(), runDir, tags: { 'divd.trialId': trial.id } });
   try {
