@@ -6,7 +6,9 @@ import { escapeLatex, tableToLatex } from '../src/report/format-latex.ts';
 import { tableToMarkdown } from '../src/report/format-markdown.ts';
 import { csvField, toCsv } from '../src/report/format-csv.ts';
 import { groupTrials, formatSweptValue, groupNote } from '../src/report/groups.ts';
-import { ablationTable, mainTables } from '../src/report/build-tables.ts';
+import { ablationTable, INPUT_ROW_LABEL, mainTables } from '../src/report/build-tables.ts';
+import { parseMetrics } from '../src/report/run-dir.ts';
+import { tableHtml } from '../src/report/html.ts';
 import { parsePublished } from '../src/report/published.ts';
 import type { TrialRecord, TrialStatus, MetricValues, JsonValue } from '../src/report/types.ts';
 
@@ -172,4 +174,54 @@ describe('tables from trials', () => {
     assert.throws(() => parsePublished({ dataset: 'd', title: 't', rows: [{ method: 'm', metrics: { psnrr: 1 }, source: {} }] }, 'f.json'), /f\.json: rows\[0\]\.metrics\.psnrr/);
     assert.throws(() => parsePublished({ dataset: 'd', title: 't', rows: [{ method: 'm', metrics: { psnr: 1 } }] }, 'f.json'), /rows\[0\]\.source/);
   });
+});
+
+describe('the blurry-input reference row', () => {
+  const done: TrialStatus = { stage: 'done' };
+  const withInput = (id: string, windows: number[], psnr: number, input: MetricValues): TrialRecord => {
+    const t = trial(id, { 'model.windows': windows }, done, { psnr, ssim: 0.9 });
+    t.metrics!.input = input;
+    return t;
+  };
+
+  it('metrics.json `input` is read; a non-object is a named problem', () => {
+    const problems: string[] = [];
+    const m = parseMetrics({ metrics: { psnr: 30 }, input: { psnr: 27.5, ssim: 0.88 } }, 'm.json', problems);
+    assert.deepEqual(m.input, { psnr: 27.5, ssim: 0.88 });
+    parseMetrics({ metrics: { psnr: 30 }, input: 3 }, 'm.json', problems);
+    assert.deepEqual(problems, ['m.json: input: expected an object']);
+  });
+
+  it('heads the ablation and main tables, unranked even when it beats every trial, and is named in the captions', () => {
+    const input = { psnr: 31, ssim: 0.95 };
+    const groups = groupTrials([withInput('a', [4, 2, 1], 30, input), withInput('b', [2, 1, 1], 29, input)]);
+    const t = ablationTable('abl', groups)!;
+    assert.equal(t.rows.length, 3);
+    assert.equal(t.rows[0]!.kind, 'reference');
+    assert.equal(t.rows[0]!.cells['axis:model.windows']?.text, INPUT_ROW_LABEL);
+    assert.equal(t.rows[0]!.cells.psnr?.value?.mean, 31);
+    assert.equal(t.rows[0]!.cells.psnr?.rank, undefined);
+    assert.equal(t.rows[1]!.cells.psnr?.rank, 'best');
+    assert.equal(t.rows[2]!.cells.psnr?.rank, 'second');
+    assert.match(t.caption, /Blurry input \(no restoration\)" scores the test set's blurry frames/);
+    const [main] = mainTables('abl', groups, []);
+    assert.equal(main!.rows[0]!.kind, 'reference');
+    assert.equal(main!.rows[0]!.cells.method?.text, INPUT_ROW_LABEL);
+    const latex = tableToLatex(t).split('\n');
+    const refLine = latex.findIndex((l) => l.startsWith(INPUT_ROW_LABEL.replace(/[()]/g, (c) => c)));
+    assert.ok(refLine > 0 && latex[refLine + 1] === '\\midrule', 'reference row, then a rule before the trials');
+    assert.ok(!latex[refLine]!.includes('textbf'), 'never marked best');
+    const html = tableHtml(t, 1);
+    assert.match(html, /<tr class="reference"><td class="text">Blurry input \(no restoration\)<\/td><td class="num">31\.00<\/td>/);
+  });
+
+  it('is left out when the trials were scored on different test sets, or recorded no input', () => {
+    const groups = groupTrials([withInput('a', [4, 2, 1], 30, { psnr: 27 }), withInput('b', [2, 1, 1], 29, { psnr: 26 })]);
+    assert.ok(ablationTable('abl', groups)!.rows.every((r) => r.kind === 'ours'));
+    assert.ok(ablationTable('abl', groupTrials(trials2()))!.rows.every((r) => r.kind === 'ours'));
+  });
+
+  function trials2(): TrialRecord[] {
+    return [trial('x', { 'model.windows': [4, 2, 1] }, done, { psnr: 30 }), trial('y', { 'model.windows': [2, 1, 1] }, done, { psnr: 29 })];
+  }
 });

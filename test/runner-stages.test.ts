@@ -77,6 +77,26 @@ describe('divd train|sample|eval --trial', () => {
     const runDir = path.join(tmp, 'mlruns', state.experimentId, state.runId);
     assert.equal(fs.readFileSync(path.join(runDir, 'metrics', 'loss'), 'utf8').trim().split('\n').length, 4);
     assert.ok(fs.existsSync(path.join(runDir, 'metrics', 'test_psnr')));
+    assert.ok(fs.existsSync(path.join(runDir, 'metrics', 'test_input_psnr')));
+  });
+
+  it('metrics.json carries the blurry input scored like the samples: what divd eval gives the blurry frames', () => {
+    const input = readJson<{ input: { psnr: number; ssim: number } }>(path.join(whole, 'metrics.json')).input;
+    // The trial's test split, copied as a prediction folder of blurry frames and a ground-truth folder.
+    const [dataset] = fs.readdirSync(path.join(tmp, 'data-cache'));
+    const testRoot = path.join(tmp, 'data-cache', dataset!, 'test');
+    for (const seq of fs.readdirSync(testRoot)) {
+      for (const [from, to] of [['blur', 'pred'], ['sharp', 'gt']] as const) {
+        fs.cpSync(path.join(testRoot, seq, from), path.join(tmp, 'input-check', to, seq), { recursive: true });
+      }
+    }
+    const e = divd(['eval', '--pred', 'input-check/pred', '--gt', 'input-check/gt', '--metrics', 'psnr,ssim', '--json'], tmp);
+    assert.equal(e.status, 0, e.stderr);
+    const direct = (JSON.parse(e.stdout) as { metrics: { psnr: number; ssim: number } }).metrics;
+    assert.equal(input.psnr, direct.psnr);
+    assert.equal(input.ssim, direct.ssim);
+    const trialPsnr = readJson<{ metrics: { psnr: number } }>(path.join(whole, 'metrics.json')).metrics.psnr;
+    assert.notEqual(input.psnr, trialPsnr, 'the baseline is not the samples\' score');
   });
 
   it('sample -o with overrides writes elsewhere and leaves the run directory alone', () => {

@@ -5,7 +5,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { initBackend } from '../backend/index.ts';
-import { metricsJson } from '../../metrics/index.ts';
 import { writeJsonAtomicSync } from '../atomic-write.ts';
 import { UsageError } from '../errors.ts';
 import { installInterruptHandler } from '../runner/interrupt.ts';
@@ -94,11 +93,14 @@ export async function evalStageCommand(flags: StageFlags & { out?: string }): Pr
   openTrialDir(flags.trial);
   await startBackend({ ...flags, quiet: true });
   const r = (await runTrialStage(flags.trial, 'eval', { quiet: flags.quiet || flags.json })) as Extract<StageResult, { stage: 'eval' }>;
-  const json = metricsJson(r.metrics);
+  // What the stage wrote (the scores plus the blurry-input baseline), so --json and -o equal metrics.json.
+  const json = JSON.parse(fs.readFileSync(path.join(r.runDir, 'metrics.json'), 'utf8')) as { input?: Record<string, number> };
   if (flags.out) writeJsonAtomicSync(path.resolve(flags.out), json);
   const lines = [`${r.metrics.count} frames scored into ${path.join(r.runDir, 'metrics.json')}`];
   for (const [k, v] of Object.entries(r.metrics.metrics)) lines.push(`  ${k.padEnd(6)} ${typeof v === 'number' ? v.toFixed(4) : `${v.mean.toFixed(5)} ± ${v.std.toFixed(5)}`}`);
   for (const [k, why] of Object.entries(r.metrics.unavailable)) lines.push(`  ${k.padEnd(6)} not computed: ${why.split('\n')[0]}`);
+  const input = Object.entries(json.input ?? {}).map(([k, v]) => `${k} ${v.toFixed(4)}`);
+  if (input.length) lines.push(`  (the blurry input itself: ${input.join(', ')})`);
   print(flags, json, lines.join('\n'));
   return 0;
 }

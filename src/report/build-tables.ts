@@ -29,6 +29,32 @@ function ourRow(g: TrialGroup, method: string): Row {
   };
 }
 
+export const INPUT_ROW_LABEL = 'Blurry input (no restoration)';
+const INPUT_CAPTION = ` "${INPUT_ROW_LABEL}" scores the test set's blurry frames against the sharp ones (not ranked).`;
+
+/**
+ * The unrestored input's metrics shared by the groups' trials, or undefined when none recorded them or they
+ * differ (trials on different test sets: one row could not stand for all of them).
+ */
+export function sharedInputCells(groups: readonly TrialGroup[]): Partial<Record<MetricKey, Cell>> | undefined {
+  const inputs = groups.flatMap((g) => g.trials.map((t) => t.metrics?.input)).filter((m) => m !== undefined);
+  if (inputs.length === 0) return undefined;
+  const cells: Partial<Record<MetricKey, Cell>> = {};
+  for (const m of METRICS) {
+    const values = inputs.map((i) => i[m.key]);
+    const first = values[0];
+    if (first === undefined) continue;
+    if (values.some((v) => v === undefined || Math.abs(v - first) > 1e-9 * Math.max(1, Math.abs(first)))) return undefined;
+    cells[m.key] = { value: { mean: first, std: 0, n: 1 } };
+  }
+  return Object.keys(cells).length > 0 ? cells : undefined;
+}
+
+function inputRow(groups: readonly TrialGroup[], labelKey: string): Row | undefined {
+  const cells = sharedInputCells(groups);
+  return cells ? { kind: 'reference', cells: { [labelKey]: { text: INPUT_ROW_LABEL }, ...cells }, trialIds: [] } : undefined;
+}
+
 /** Drops metric columns no row has a value for (a published table without FID shows no FID column). */
 function keepFilledColumns(columns: Column[], rows: Row[]): Column[] {
   return columns.filter((c) => !c.direction || rows.some((r) => r.cells[c.key]?.value !== undefined));
@@ -47,13 +73,15 @@ export function mainTables(experiment: string, groups: readonly TrialGroup[], pu
     );
     const ours = groups.filter((g) => g.dataset === dataset);
     const ourRows = ours.map((g) => ourRow(g, ours.length === 1 && g.label === 'default' ? `Ours (${experiment})` : `Ours: ${g.label}`));
-    const rows = [...pubRows, ...ourRows];
+    const input = inputRow(ours, 'method');
+    const rows = [...(input ? [input] : []), ...pubRows, ...ourRows];
     const columns = keepFilledColumns([{ key: 'method', label: 'Method' }, ...METRICS.map(metricColumn)], rows);
     const title = bench[0]?.title ?? (dataset === 'unknown' ? 'dataset not named in the trial config (data.dataset)' : dataset);
     const caption =
       (pubRows.length > 0 ? 'Published rows are quoted with their sources. ' : '') +
       (ourRows.length > 0 ? `"Ours" rows are the trials of ${experiment}.` : `No trial of ${experiment} was evaluated on ${title}.`) +
-      (bench.some((b) => b.missing) ? ' Published numbers that could not be verified are left out (see the sources).' : '');
+      (bench.some((b) => b.missing) ? ' Published numbers that could not be verified are left out (see the sources).' : '') +
+      (input ? INPUT_CAPTION : '');
     return markRanks({ id: `main-${dataset}`, title: `Main comparison: ${title}`, caption, columns, rows });
   });
 }
@@ -68,6 +96,8 @@ export function ablationTable(experiment: string, groups: readonly TrialGroup[])
     for (const a of axes) row.cells[`axis:${a}`] = { text: a in g.swept ? formatSweptValue(g.swept[a]!) : '–' };
     return row;
   });
+  const input = inputRow(groups, `axis:${axes[0]!}`);
+  if (input) rows.unshift(input);
   const datasets = [...new Set(groups.map((g) => g.dataset))];
   const columns = keepFilledColumns(
     [...axes.map((a): Column => ({ key: `axis:${a}`, label: shortAxis(a) })), ...METRICS.map(metricColumn)],
@@ -79,7 +109,8 @@ export function ablationTable(experiment: string, groups: readonly TrialGroup[])
     title: `Ablation: ${axes.map(shortAxis).join(' × ')}`,
     caption:
       `Ablation of ${experiment} over ${axes.join(', ')} on ${datasets.join(', ')}` +
-      (seeds > 1 ? `; mean ± sample std over up to ${seeds} seeds.` : '.'),
+      (seeds > 1 ? `; mean ± sample std over up to ${seeds} seeds.` : '.') +
+      (input ? INPUT_CAPTION : ''),
     columns,
     rows,
   });

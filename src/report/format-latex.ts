@@ -57,7 +57,10 @@ export function tableToLatex(table: Table): string {
   const published = table.rows.filter((r) => r.kind === 'published');
   const ours = table.rows.filter((r) => r.kind === 'ours');
   const sources = [...new Set(published.map((r) => r.source).filter((s): s is string => !!s))];
+  const reference = table.rows.filter((r) => r.kind === 'reference');
   const body: string[] = [];
+  for (const r of reference) body.push(rowLatex(r, cols));
+  if (reference.length > 0 && published.length + ours.length > 0) body.push('\\midrule');
   for (const r of published) body.push(rowLatex(r, cols));
   if (published.length > 0 && ours.length > 0) body.push('\\midrule');
   for (const r of ours) body.push(rowLatex(r, cols));

@@ -24,7 +24,7 @@ table.results th,table.results td{padding:.25rem .7rem;text-align:right;white-sp
 table.results th:first-child,table.results td.text{text-align:left}
 table.results thead tr{border-top:2px solid #222;border-bottom:1px solid #222}
 table.results tbody{border-bottom:2px solid #222}
-table.results tr.published td{color:#444}
+table.results tr.published td{color:#444}table.results tr.reference td{color:#666;font-style:italic}
 table.results tr.first-ours td{border-top:1px solid #222}
 table.results td a{color:inherit;text-decoration:none}
 table.results td a:hover{text-decoration:underline dotted}
@@ -41,7 +41,7 @@ table.trials{border-collapse:collapse;font-size:.88rem}table.trials td,table.tri
 .problems{color:#b00;font-size:.85rem}
 `;
 
-function tableHtml(t: Table, n: number): string {
+export function tableHtml(t: Table, n: number): string {
   const hasNotes = t.rows.some((r) => r.note);
   const head = t.columns.map((c) => `<th scope="col">${escapeHtml(headerLabel(c))}</th>`).join('') + (hasNotes ? '<th scope="col" class="note">Notes</th>' : '');
   let seenOurs = false;
@@ -55,7 +55,7 @@ function tableHtml(t: Table, n: number): string {
         let text = escapeHtml(cellText(cell, c));
         if (cell?.rank === 'best') text = `<strong>${text}</strong>`;
         else if (cell?.rank === 'second') text = `<u>${text}</u>`;
-        if (cell?.value) {
+        if (cell?.value && r.kind !== 'reference') {
           // Every number links back to where it came from: a trial, or a published source.
           const href = r.kind === 'ours' ? `#${trialAnchor(r.trialIds[0]!)}` : '#sources';
           const title = r.kind === 'ours' ? `trials: ${r.trialIds.join(', ')}` : (r.source ?? '');

@@ -78,7 +78,9 @@ export function parseMetrics(obj: JsonObject, file: string, problems: string[]):
       else problems.push(`${file}: sequences.${seq}: expected an object`);
     }
   }
-  return { overall, sequences };
+  const input = isObject(obj.input) ? pickNumbers(obj.input, METRIC_KEYS, `${file}: input`, problems) : undefined;
+  if (obj.input !== undefined && !isObject(obj.input)) problems.push(`${file}: input: expected an object`);
+  return { overall, sequences, ...(input ? { input } : {}) };
 }
 
 function parseStatus(obj: JsonObject | undefined, file: string, hasMetrics: boolean, problems: string[]): TrialStatus {

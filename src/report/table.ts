@@ -22,7 +22,8 @@ export interface Cell {
   rank?: Rank;
 }
 
-export type RowKind = 'ours' | 'published';
+/** `reference`: the unrestored input, shown for scale and never ranked. */
+export type RowKind = 'ours' | 'published' | 'reference';
 
 export interface Row {
   kind: RowKind;
@@ -68,6 +69,7 @@ export function markRanks(table: Table): Table {
     if (!col.direction || col.digits === undefined) continue;
     const digits = col.digits;
     const keyed = table.rows
+      .filter((r) => r.kind !== 'reference')
       .map((r) => r.cells[col.key])
       .filter((c): c is Cell & { value: Summary } => c?.value !== undefined);
     for (const c of keyed) delete c.rank;

@@ -49,6 +49,8 @@ export interface SequenceMetrics {
 /** metrics.json */
 export interface TrialMetrics {
   overall: MetricValues;
+  /** The blurry test frames scored against the sharp ones the same way (metrics.json `input`): no restoration. */
+  input?: MetricValues;
   sequences: Record<string, SequenceMetrics>;
 }
 

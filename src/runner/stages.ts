@@ -186,6 +186,27 @@ export function samplePairs(test: readonly Sequence[], samplesDir: string): Fram
   );
 }
 
+/** The full-reference metrics a baseline row needs without any weights: what "no restoration" scores. */
+const INPUT_METRICS = ['psnr', 'ssim'] as const;
+
+/**
+ * PSNR/SSIM of the blurry test frames against the sharp ones, scored exactly as the samples are (border crop,
+ * Y channel, SSIM variant): the "blurry input" row of the report, without which a restoration's number says
+ * little on a new dataset. Undefined when the eval config asks for neither metric.
+ */
+export async function inputBaseline(test: readonly Sequence[], cfg: TrialConfig['eval']): Promise<Record<string, number> | undefined> {
+  const metrics = cfg.metrics.filter((m): m is (typeof INPUT_METRICS)[number] => (INPUT_METRICS as readonly string[]).includes(m));
+  if (metrics.length === 0) return undefined;
+  const pairs = test.flatMap((s) => s.frames.map((f) => ({ key: `${s.name}/${f.name.replace(/\.[^.]+$/, '')}`, pred: f.blurry, gt: f.sharp })));
+  const scored = await evaluatePairs(pairs, { ...cfg, metrics });
+  const out: Record<string, number> = {};
+  for (const m of metrics) {
+    const v = scored.metrics[m];
+    if (typeof v === 'number') out[m] = v;
+  }
+  return out;
+}
+
 /** Throws (exit 2) listing the test frames that have no sample, before any scoring starts. */
 export function requireSamples(pairs: readonly FramePairFiles[], samplesDir: string): void {
   const missing = pairs.filter((p) => !fs.existsSync(p.pred));
@@ -206,12 +227,14 @@ export async function evalStage(trial: Trial, test: readonly Sequence[], dir: Ru
   dir.setStatus({ stage: 'evaluating' });
   ctx.progress.stage('eval');
   const report = await evaluatePairs(pairs, c.eval, { weightsDir: ctx.weightsDir, onFrame: (d, t) => ctx.progress.update(d, t, 'frames') });
-  writeJsonAtomicSync(dir.file('metrics.json'), metricsJson(report));
+  const input = await inputBaseline(test, c.eval);
+  writeJsonAtomicSync(dir.file('metrics.json'), { ...metricsJson(report), ...(input ? { input } : {}) });
   const finalMetrics: Record<string, number> = {};
   for (const [k, v] of Object.entries(report.metrics)) {
     if (typeof v === 'number') finalMetrics[`test_${k}`] = v;
     else (finalMetrics[`test_${k}`] = v.mean), (finalMetrics[`test_${k}_std`] = v.std);
   }
+  for (const [k, v] of Object.entries(input ?? {})) finalMetrics[`test_input_${k}`] = v;
   await ctx.run?.logMetrics(finalMetrics, { step: c.train.steps });
   await ctx.run?.logArtifact(dir.file('metrics.json'));
   await ctx.run?.logArtifact(dir.file('config.json'));
