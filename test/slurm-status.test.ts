@@ -1,5 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -28,7 +29,6 @@ describe('sweep status from run directories and the Slurm queue', () => {
       const plan = parseSpec(SPEC, 'st.yaml');
       const [done, running, queued, failed, cancelled, pending] = plan.trials.map((t) => t.id) as [string, string, string, string, string, string];
       const dir = (id: string) => path.join(runs, 'st', id);
-      const now = Date.parse('2026-01-01T12:00:00Z');
       write(path.join(dir(done), 'status.json'), JSON.stringify({ stage: 'done', step: 100, steps: 100 }));
       write(path.join(dir(done), 'metrics.json'), '{}');
       write(path.join(dir(running), 'status.json'), JSON.stringify({ stage: 'training', step: 40, steps: 100, updatedAt: '2026-01-01T11:59:59Z' }));
@@ -41,7 +41,6 @@ describe('sweep status from run directories and the Slurm queue', () => {
       write(path.join(runs, 'st', 'slurm', 'state.json'), JSON.stringify(state));
       const asked: string[][] = [];
       const status = sweepStatus(plan, runs, {
-        now,
         readQueue: (ids) => {
           asked.push([...ids]);
           return parseSqueue('42|0|RUNNING|None\n42|1|PENDING|Priority\n42|2|FAILED|None\n42|3|CANCELLED|None\n');
@@ -74,15 +73,22 @@ describe('sweep status from run directories and the Slurm queue', () => {
     }
   });
 
-  it('a trial that moved recently without any Slurm job counts as running locally; a stale one as pending', () => {
+  it('without Slurm, a trial is running while a live process holds its run directory, else pending (stopped, resumable)', () => {
     const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'divd-slurm-status-'));
     try {
       const plan = parseSpec(SPEC, 'st.yaml');
-      const [a, b] = plan.trials.map((t) => t.id) as [string, string];
+      const [a, b, c] = plan.trials.map((t) => t.id) as [string, string, string];
+      // a: held by this very process; b: its holder has ended (a crash); c: never locked (stopped long ago).
       write(path.join(runs, 'st', a, 'status.json'), JSON.stringify({ stage: 'sampling', updatedAt: '2026-01-01T11:58:00Z' }));
-      write(path.join(runs, 'st', b, 'status.json'), JSON.stringify({ stage: 'training', step: 5, steps: 100, updatedAt: '2026-01-01T10:00:00Z' }));
-      const status = sweepStatus(plan, runs, { now: Date.parse('2026-01-01T12:00:00Z'), trialIds: [a, b], readQueue: () => assert.fail('no submission: squeue is not asked') });
-      assert.deepEqual(status.trials.map((t) => t.state), ['running', 'pending']);
+      write(path.join(runs, 'st', a, '.lock'), JSON.stringify({ pid: process.pid, host: os.hostname(), startedAt: 'x', purpose: 'trial a' }));
+      const ended = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+      write(path.join(runs, 'st', b, 'status.json'), JSON.stringify({ stage: 'training', step: 5, steps: 100, updatedAt: new Date().toISOString() }));
+      write(path.join(runs, 'st', b, '.lock'), JSON.stringify({ pid: Number(ended.stdout), host: os.hostname(), startedAt: 'x', purpose: 'trial b' }));
+      write(path.join(runs, 'st', c, 'status.json'), JSON.stringify({ stage: 'training', step: 5, steps: 100, updatedAt: '2026-01-01T10:00:00Z' }));
+      const status = sweepStatus(plan, runs, { trialIds: [a, b, c], readQueue: () => assert.fail('no submission: squeue is not asked') });
+      assert.deepEqual(status.trials.map((t) => t.state), ['running', 'pending', 'pending']);
+      assert.deepEqual(status.trials[0]!.process, { pid: process.pid, host: os.hostname() });
+      assert.match(formatStatus(status), new RegExp(`running +${a} .*sampling, pid ${process.pid} on `));
     } finally {
       fs.rmSync(runs, { recursive: true, force: true });
     }

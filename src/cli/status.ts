@@ -29,6 +29,7 @@ function describe(t: SweepTrialStatus): string {
     parts.push(t.stage === 'training' && t.steps ? `training ${t.step ?? 0}/${t.steps}` : (t.stage ?? ''));
     if (t.etaSeconds !== undefined) parts.push(`ETA ${formatEta(t.etaSeconds)}`);
   }
+  if (t.process && !t.slurm) parts.push(`pid ${t.process.pid} on ${t.process.host}`);
   if (t.slurm && t.state !== 'finished') parts.push(`Slurm ${t.slurm.task}${t.slurm.state ? ` ${t.slurm.state}` : ''}${t.slurm.reason ? ` (${t.slurm.reason})` : ''}`);
   return parts.filter(Boolean).join(', ');
 }

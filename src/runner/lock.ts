@@ -85,6 +85,15 @@ function staleness(file: string, holder: LockHolder | undefined, staleAfterMs: n
   return age > staleAfterMs ? `no heartbeat from ${holder.host} for ${Math.round(age / 1000)} s` : undefined;
 }
 
+/** Who holds the lock now, or undefined when it is free or its holder is gone (a stale lock). */
+export function liveHolder(file: string, o: Pick<LockOptions, 'staleAfterMs'> = {}): LockHolder | undefined {
+  if (!fs.existsSync(file)) return undefined;
+  const holder = readHolder(file);
+  if (!holder) return undefined;
+  if (holder.pid === process.pid && holder.host === os.hostname()) return holder;
+  return staleness(file, holder, o.staleAfterMs ?? DEFAULT_STALE_MS) ? undefined : holder;
+}
+
 /**
  * Moves a stale lock aside rather than deleting it: rename is atomic, so of two processes that both judged
  * the same file stale only one moves it; the other finds the name free or taken by the winner's new lock.

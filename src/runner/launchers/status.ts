@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Plan } from '../../spec/types.ts';
 import { RunDir, type TrialStatus } from '../run-dir.ts';
+import { liveHolder, type LockHolder } from '../lock.ts';
 import { taskPhase } from './slurm-commands.ts';
 import { querySlurm, readSlurmState, type QueueReader, type TrialInSlurm } from './slurm-state.ts';
 
@@ -24,6 +25,8 @@ export interface SweepTrialStatus {
   steps?: number;
   /** Seconds left in training at the recent step rate (running trials in training only). */
   etaSeconds?: number;
+  /** The process working in the run directory (its lock), while one does. */
+  process?: { pid: number; host: string };
   /** The trial's latest Slurm array task (`<job>_<task>`), its state while slurmctld knows it, and why it waits. */
   slurm?: { task: string; state?: string; reason?: string };
   error?: string;
@@ -38,9 +41,6 @@ export interface SweepStatus {
   counts: Partial<Record<SweepTrialState, number>>;
 }
 
-/** A trial whose status.json moved this recently is taken to be running on this machine (a local `divd run`). */
-const LOCAL_RUNNING_MS = 10 * 60_000;
-const ACTIVE_STAGES = new Set(['training', 'sampling', 'evaluating']);
 
 /** The last `maxLines` lines of a text file, reading only its end. */
 export function tailLines(file: string, maxLines: number, maxBytes = 16_384): string[] {
@@ -84,20 +84,19 @@ export function etaFromLog(logFile: string, steps: number): number | undefined {
   return Math.max(0, (steps - b.step) / rate);
 }
 
-function classify(done: boolean, status: TrialStatus | undefined, inSlurm: TrialInSlurm | undefined, now: number): { state: SweepTrialState; error?: string } {
+function classify(done: boolean, status: TrialStatus | undefined, inSlurm: TrialInSlurm | undefined, holder: LockHolder | undefined): { state: SweepTrialState; error?: string } {
   if (done) return { state: 'finished' };
   if (inSlurm?.inFlight) return { state: taskPhase(inSlurm.state ?? 'PENDING') };
+  if (holder) return { state: 'running' }; // a live process holds the run directory (lock.ts)
   if (status?.stage === 'failed') return { state: 'failed', error: status.error };
   if (inSlurm) return { state: 'failed', error: `Slurm task ${inSlurm.name} ended ${inSlurm.state ?? '(no longer known to squeue)'} before the trial finished` };
-  const fresh = status?.updatedAt !== undefined && now - Date.parse(status.updatedAt) < LOCAL_RUNNING_MS;
-  if (status && ACTIVE_STAGES.has(status.stage) && fresh) return { state: 'running' };
+  // Started but nobody holds it: stopped (Ctrl-C, a crash) and picked up by the next run.
   return { state: 'pending' };
 }
 
 export interface SweepStatusOptions {
   /** Trials to report (default: all of the plan). */
   trialIds?: readonly string[];
-  now?: number;
   /** How the Slurm queue is read (default: squeue). */
   readQueue?: QueueReader;
 }
@@ -105,7 +104,6 @@ export interface SweepStatusOptions {
 export function sweepStatus(plan: Plan, runsDir: string, o: SweepStatusOptions = {}): SweepStatus {
   const experimentDir = path.join(runsDir, plan.name);
   const slurm = readSlurmState(experimentDir).submissions.length ? querySlurm(experimentDir, o.readQueue) : new Map<string, TrialInSlurm>();
-  const now = o.now ?? Date.now();
   const wanted = o.trialIds ? new Set(o.trialIds) : undefined;
   const trials: SweepTrialStatus[] = [];
   for (const trial of plan.trials) {
@@ -115,8 +113,10 @@ export function sweepStatus(plan: Plan, runsDir: string, o: SweepStatusOptions =
     const dir = fs.existsSync(runDir) ? new RunDir(runDir) : undefined;
     const status = dir?.status();
     const inSlurm = slurm.get(trial.id);
-    const { state, error } = classify(dir?.isDone() ?? false, status, inSlurm, now);
+    const holder = dir ? liveHolder(dir.lockFile) : undefined;
+    const { state, error } = classify(dir?.isDone() ?? false, status, inSlurm, holder);
     const row: SweepTrialStatus = { id: trial.id, label: trial.label, state, runDir };
+    if (holder && state === 'running') row.process = { pid: holder.pid, host: holder.host };
     if (status) Object.assign(row, { stage: status.stage, ...(status.step !== undefined ? { step: status.step } : {}), ...(status.steps !== undefined ? { steps: status.steps } : {}) });
     if (inSlurm) row.slurm = { task: inSlurm.name, ...(inSlurm.state ? { state: inSlurm.state } : {}), ...(inSlurm.reason && inSlurm.reason !== 'None' ? { reason: inSlurm.reason } : {}) };
     if (state === 'running' && status?.stage === 'training' && status.steps) {
