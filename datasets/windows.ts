@@ -2,7 +2,8 @@
  * Frame windows: which frames of a sequence a model with F input frames sees.
  * - Border padding policies of video restoration (BasicSR's `generate_frame_indices`, generalised to any F
  *   and any window start): replicate, reflection, reflection_circle, circle.
- * - Test time: non-overlapping windows of F covering a sequence, the last one padded (paper: replication).
+ * - Test time: non-overlapping windows of F covering a sequence, the last one padded (paper: replication),
+ *   or one window per frame centred on it (`restoreWindows`).
  * - Training: `WindowSampler`, a seeded order of (sequence, window start) with an aligned random crop,
  *   flips and temporal reversal per window; its state is two integers, so a checkpoint can resume the
  *   exact data order.
@@ -59,6 +60,42 @@ export function testWindows(length: number, frames: number, padding: PaddingPoli
     out.push({ start, valid: Math.min(frames, length - start), indices: windowIndices(start, length, frames, padding) });
   }
   return out;
+}
+
+/**
+ * How a restored sequence is cut into model inputs (the trial's `sample.window`):
+ * - `blocks`: non-overlapping windows of F (`testWindows`); every output of a window is kept — the paper's
+ *   choice, one forward pass per F frames.
+ * - `centre`: a sliding window, one per frame, placed by `centredWindow` (⌊F/2⌋ frames before it, so the
+ *   frame is at position ⌊F/2⌋ counted from 0: the middle of 3 or 5, the third of 4); only that output is
+ *   kept. Every frame then sees neighbours on both sides, the borders filled by the padding policy (the
+ *   BasicSR test convention); F times the forward passes of `blocks`.
+ */
+export type RestoreWindowMode = 'blocks' | 'centre';
+export const RESTORE_WINDOW_MODES: readonly RestoreWindowMode[] = ['blocks', 'centre'];
+
+export interface RestoreWindow {
+  /** Frame indices fed to the model, in order. */
+  indices: number[];
+  /** The outputs to keep: output `position` of the window restores frame `frame` of the sequence. */
+  keep: { position: number; frame: number }[];
+}
+
+/** The windows restoring a sequence of `length` frames: every frame is kept exactly once, in order. */
+export function restoreWindows(length: number, frames: number, padding: PaddingPolicy, mode: RestoreWindowMode): RestoreWindow[] {
+  if (mode === 'blocks') {
+    return testWindows(length, frames, padding).map((w) => ({
+      indices: w.indices,
+      keep: Array.from({ length: w.valid }, (_, position) => ({ position, frame: w.start + position })),
+    }));
+  }
+  const position = Math.floor(frames / 2);
+  return Array.from({ length }, (_, frame) => ({ indices: centredWindow(frame, length, frames, padding), keep: [{ position, frame }] }));
+}
+
+/** How many windows `restoreWindows` makes (forward passes per sampler step), without building them. */
+export function restoreWindowCount(length: number, frames: number, mode: RestoreWindowMode): number {
+  return mode === 'blocks' ? Math.ceil(length / frames) : length;
 }
 
 export interface SequenceShape {

@@ -232,7 +232,7 @@ describe('sampling loop', () => {
 describe('diffusion and sample config', () => {
   it('defaults match CONFIG-SHAPES and errors name the field', () => {
     assert.deepEqual(resolveDiffusionConfig({}), { schedule: 'linear', timesteps: 1000, betaStart: 0.0001, betaEnd: 0.02, prediction: 'eps', residual: false });
-    assert.deepEqual(resolveSampleConfig({}), { sampler: 'ddim', steps: 50, eta: 0, seed: 0, tile: 0, tileOverlap: 32 });
+    assert.deepEqual(resolveSampleConfig({}), { sampler: 'ddim', steps: 50, eta: 0, seed: 0, tile: 0, tileOverlap: 32, window: 'blocks' });
     const bad: [() => unknown, RegExp][] = [
       [() => resolveDiffusionConfig({ schedule: 'sigmoid' }, 'base.diffusion'), /^base\.diffusion\.schedule: expected one of linear, cosine/],
       [() => resolveDiffusionConfig({ betaEnd: 1e-5 }), /diffusion\.betaEnd: 0\.00001 is below betaStart|diffusion\.betaEnd: 1e-5 is below betaStart/],

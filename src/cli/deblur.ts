@@ -14,6 +14,7 @@ export interface DeblurFlags {
   seed?: number;
   tile?: number;
   tileOverlap?: number;
+  window?: string;
   fps?: number;
   force?: boolean;
   json?: boolean;

@@ -86,7 +86,8 @@ function samplingOverrideOptions(cmd: Command): Command {
     .option('--steps <n>', 'DDIM steps', parseThreadsLike('--steps'))
     .option('--seed <n>', 'sampling seed', parseNonNegative('--seed'))
     .option('--tile <n>', 'denoise in tiles of n pixels (0: whole frames)', parseNonNegative('--tile'))
-    .option('--tile-overlap <n>', 'pixels shared by neighbouring tiles', parseNonNegative('--tile-overlap'));
+    .option('--tile-overlap <n>', 'pixels shared by neighbouring tiles', parseNonNegative('--tile-overlap'))
+    .option('--window <mode>', 'blocks (every frame of non-overlapping F-frame windows) or centre (a window per frame, its centre output kept; F times the work)');
 }
 
 export function buildProgram(): Command {
@@ -239,7 +240,7 @@ export function buildProgram(): Command {
       .option('--force', 'replace a non-empty -o folder')
       .option('--json', 'print one JSON object instead of text')
       .option('--quiet', 'no progress output'),
-  ).action(async (opts: { trial: string; checkpoint?: string; sampler?: string; steps?: number; seed?: number; tile?: number; tileOverlap?: number; out?: string; force?: boolean; json?: boolean; quiet?: boolean; backend?: string; threads?: number }) => {
+  ).action(async (opts: { trial: string; checkpoint?: string; sampler?: string; steps?: number; seed?: number; tile?: number; tileOverlap?: number; window?: string; out?: string; force?: boolean; json?: boolean; quiet?: boolean; backend?: string; threads?: number }) => {
     process.exitCode = await sampleStageCommand(opts);
   });
 
@@ -258,7 +259,7 @@ export function buildProgram(): Command {
       .option('--force', 'replace a non-empty output')
       .option('--json', 'print one JSON object instead of text')
       .option('--quiet', 'no progress output'),
-  ).action(async (input: string, opts: { checkpoint: string; out: string; sampler?: string; steps?: number; seed?: number; tile?: number; tileOverlap?: number; fps?: number; force?: boolean; json?: boolean; quiet?: boolean; backend?: string; threads?: number }) => {
+  ).action(async (input: string, opts: { checkpoint: string; out: string; sampler?: string; steps?: number; seed?: number; tile?: number; tileOverlap?: number; window?: string; fps?: number; force?: boolean; json?: boolean; quiet?: boolean; backend?: string; threads?: number }) => {
     process.exitCode = await deblurCommand(input, opts);
   });
 

@@ -9,6 +9,7 @@ import { writeJsonAtomicSync } from '../atomic-write.ts';
 import { UsageError } from '../errors.ts';
 import { installInterruptHandler } from '../runner/interrupt.ts';
 import { openTrialDir, parseCheckpointChoice, runTrialStage, selectCheckpoint, type StageResult } from '../runner/index.ts';
+import { SAMPLE_WINDOWS, type SampleWindow } from '../diffusion/index.ts';
 import type { SampleConfig } from '../spec/index.ts';
 
 export interface StageFlags {
@@ -26,6 +27,7 @@ export interface SampleFlags extends StageFlags {
   seed?: number;
   tile?: number;
   tileOverlap?: number;
+  window?: string;
   out?: string;
   force?: boolean;
 }
@@ -36,7 +38,7 @@ async function startBackend(flags: StageFlags): Promise<void> {
 }
 
 /** Sample-config overrides from flags; unknown samplers are refused here, before any work. */
-export function sampleOverrides(flags: Pick<SampleFlags, 'sampler' | 'steps' | 'seed' | 'tile' | 'tileOverlap'>): Partial<SampleConfig> {
+export function sampleOverrides(flags: Pick<SampleFlags, 'sampler' | 'steps' | 'seed' | 'tile' | 'tileOverlap' | 'window'>): Partial<SampleConfig> {
   const o: Partial<SampleConfig> = {};
   if (flags.sampler !== undefined) {
     if (flags.sampler !== 'ddim' && flags.sampler !== 'ddpm') throw new UsageError(`--sampler must be ddim or ddpm, got ${JSON.stringify(flags.sampler)}`);
@@ -46,6 +48,11 @@ export function sampleOverrides(flags: Pick<SampleFlags, 'sampler' | 'steps' | '
   if (flags.seed !== undefined) o.seed = flags.seed;
   if (flags.tile !== undefined) o.tile = flags.tile;
   if (flags.tileOverlap !== undefined) o.tileOverlap = flags.tileOverlap;
+  if (flags.window !== undefined) {
+    const known: readonly string[] = SAMPLE_WINDOWS;
+    if (!known.includes(flags.window)) throw new UsageError(`--window must be ${SAMPLE_WINDOWS.join(' or ')}, got ${JSON.stringify(flags.window)}`);
+    o.window = flags.window as SampleWindow;
+  }
   return o;
 }
 

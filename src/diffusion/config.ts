@@ -7,6 +7,9 @@ import { UsageError } from '../errors.ts';
 export type ScheduleKind = 'linear' | 'cosine';
 export type PredictionKind = 'eps' | 'x0' | 'v';
 export type SamplerKind = 'ddpm' | 'ddim';
+/** How a sequence is cut into F-frame windows at test time (datasets/windows.ts `restoreWindows`). */
+export const SAMPLE_WINDOWS = ['blocks', 'centre'] as const;
+export type SampleWindow = (typeof SAMPLE_WINDOWS)[number];
 
 export interface DiffusionConfig {
   schedule: ScheduleKind;
@@ -36,6 +39,12 @@ export interface SampleConfig {
   tile: number;
   /** Pixels shared by neighbouring tiles, blended with linear ramps so no seam shows. */
   tileOverlap: number;
+  /**
+   * Which frames each forward pass restores: `blocks` (the paper's) keeps every output of non-overlapping
+   * F-frame windows; `centre` slides a window over every frame and keeps its centre output (position ⌊F/2⌋),
+   * F times the forward passes.
+   */
+  window: SampleWindow;
 }
 
 export const DEFAULT_DIFFUSION_CONFIG: DiffusionConfig = {
@@ -47,7 +56,7 @@ export const DEFAULT_DIFFUSION_CONFIG: DiffusionConfig = {
   residual: false,
 };
 
-export const DEFAULT_SAMPLE_CONFIG: SampleConfig = { sampler: 'ddim', steps: 50, eta: 0, seed: 0, tile: 0, tileOverlap: 32 };
+export const DEFAULT_SAMPLE_CONFIG: SampleConfig = { sampler: 'ddim', steps: 50, eta: 0, seed: 0, tile: 0, tileOverlap: 32, window: 'blocks' };
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -112,5 +121,6 @@ export function resolveSampleConfig(input: unknown = {}, path = 'sample'): Sampl
     seed: integer(`${path}.seed`, c.seed, 0),
     tile: integer(`${path}.tile`, c.tile, 0),
     tileOverlap: integer(`${path}.tileOverlap`, c.tileOverlap, 0),
+    window: oneOf(`${path}.window`, c.window, SAMPLE_WINDOWS),
   };
 }

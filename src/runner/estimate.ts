@@ -1,6 +1,7 @@
 /**
  * How much work a trial is, before running it: training steps and their FLOPs (the model summary at the
- * trial's crop and batch), sampling forward passes (test windows of F frames × sampler steps × tiles) and
+ * trial's crop and batch), sampling forward passes (test windows of F frames — one per F frames in `blocks`,
+ * one per frame in `centre` sample.window mode — × sampler steps × tiles) and
  * their FLOPs — and how long that takes, from a step rate either measured here (`measureStepSeconds`:
  * a few training steps on the current backend) or logged by trials that already ran (`loggedStepRates`).
  * A rate for another model or crop is carried over in proportion to FLOPs, and the estimate says so.
@@ -8,7 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { imageSize, openDataset } from '../../datasets/index.ts';
+import { imageSize, openDataset, restoreWindowCount } from '../../datasets/index.ts';
 import { canonicalJson } from '../spec/index.ts';
 import type { TrialConfig } from '../spec/types.ts';
 import { createModel, disposeModel, summarizeModel, type DivdModel } from '../model/index.ts';
@@ -92,7 +93,7 @@ export function trialWork(c: TrialConfig, model: DivdModel, split: TestSplitSize
   const size = Math.max(k, Math.floor(s.tile / k) * k);
   const [th, tw] = tiled ? [Math.min(size, hp), Math.min(size, wp)] : [hp, wp];
   const tiles = tiled ? tileStarts(hp, th, s.tileOverlap, k).length * tileStarts(wp, tw, s.tileOverlap, k).length : 1;
-  const testWindows = split.sequences.reduce((a, n) => a + Math.ceil(n / F), 0);
+  const testWindows = split.sequences.reduce((a, n) => a + restoreWindowCount(n, F, s.window), 0);
   return {
     ...base,
     testFrames: split.sequences.reduce((a, n) => a + n, 0),

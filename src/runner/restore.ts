@@ -1,13 +1,13 @@
 /**
- * Restores whole test sequences with a trained model: non-overlapping windows of F frames (the last padded
- * as the data config says, paper.md), each frame padded by edge replication to a size the UNet takes,
- * sampled with the trial's scheduler (DDPM or DDIM), cropped back and written as PNG per frame.
- * Every window has its own seed (sample.seed and the window index), so results do not depend on the order
- * or the subset of sequences restored.
+ * Restores whole test sequences with a trained model: windows of F frames as `sample.window` says —
+ * non-overlapping blocks, every output kept (the last block padded as the data config says, paper.md), or
+ * one window per frame centred on it, only its centre output kept — each frame padded by edge replication
+ * to a size the UNet takes, sampled with the trial's scheduler (DDPM or DDIM), cropped back and written as
+ * PNG per frame. Every window has its own seed (sample.seed and the window's index in the whole run).
  */
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { readImageFloat, testWindows, writePng, type FrameF32, type PaddingPolicy } from '../../datasets/index.ts';
+import { readImageFloat, restoreWindows, writePng, type FrameF32, type PaddingPolicy } from '../../datasets/index.ts';
 import { UsageError } from '../errors.ts';
 import { createScheduler, restoredFrames, runSampler, type DiffusionConfig, type SampleConfig } from '../diffusion/index.ts';
 import { predict, type DivdModel } from '../model/index.ts';
@@ -63,13 +63,19 @@ function windowSeed(seed: number, index: number): number {
 export async function restoreSequences(model: DivdModel, sequences: readonly RestoreSequence[], o: RestoreOptions): Promise<number> {
   const F = model.config.frames;
   const k = sizeMultiple(model);
-  const plans = sequences.map((s) => testWindows(s.frames.length, F, o.padding));
+  // A config.json written before sample.window existed has none; those trials restored in blocks.
+  const mode = o.sample.window ?? 'blocks';
+  const plans = sequences.map((s) => restoreWindows(s.frames.length, F, o.padding, mode));
   const total = plans.reduce((a, p) => a + p.length, 0);
   let done = 0;
   let written = 0;
   for (const [si, seq] of sequences.entries()) {
+    // Sliding windows share F − 1 frames with the previous one: keep those decoded, drop the rest.
+    let decoded = new Map<number, Promise<FrameF32>>();
     for (const win of plans[si]!) {
-      const blurry = await Promise.all(win.indices.map((i) => readImageFloat(seq.frames[i]!.blurry)));
+      const next = new Map(win.indices.map((i) => [i, decoded.get(i) ?? readImageFloat(seq.frames[i]!.blurry)]));
+      decoded = next;
+      const blurry = await Promise.all(win.indices.map((i) => next.get(i)!));
       const { width, height } = blurry[0]!;
       blurry.forEach((b, i) => {
         if (b.width !== width || b.height !== height) {
@@ -89,15 +95,14 @@ export async function restoreSequences(model: DivdModel, sequences: readonly Res
       const out = tf.tidy(() => tf.clipByValue(tf.div(tf.add(tf.slice(x, [0, 0, 0, 0], [-1, height, width, 3]), 1), 2), 0, 1));
       const data = out.dataSync() as Float32Array;
       tf.dispose([cond, x, out]);
-      for (let f = 0; f < win.valid; f++) {
-        const index = win.indices[f]!;
+      for (const { position, frame: index } of win.keep) {
         const pair = seq.frames[index]!;
         const name = pair.name.replace(/\.[^.]+$/, '');
-        const frame = { width, height, data: data.slice(f * height * width * 3, (f + 1) * height * width * 3) };
+        const frame = { width, height, data: data.slice(position * height * width * 3, (position + 1) * height * width * 3) };
         await writePng(path.join(o.samplesDir, seq.name, `${name}.png`), frame);
         written += 1;
         if (o.referenceDir && pair.sharp && index < (o.referenceFrames ?? 8)) {
-          await writePng(path.join(o.referenceDir, 'inputs', seq.name, `${name}.png`), blurry[f]!);
+          await writePng(path.join(o.referenceDir, 'inputs', seq.name, `${name}.png`), blurry[position]!);
           await writePng(path.join(o.referenceDir, 'gt', seq.name, `${name}.png`), await readImageFloat(pair.sharp));
         }
       }

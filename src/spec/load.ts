@@ -32,6 +32,13 @@ function validateSpec(value: unknown): ValidateFunction {
 const SECTION_PATHS = new Set([...configPaths()].filter(([, s]) => s.type === 'object').map(([p]) => p));
 
 /**
+ * Fields added after trial ids were first handed out, each with the value every earlier trial behaved as.
+ * At that value a field is left out of the hash (canonicalJson skips undefined), so adding it keeps the id
+ * of every existing trial, with its cached results, run directory and checkpoints.
+ */
+const ADDED_FIELDS: Readonly<Record<string, unknown>> = { 'sample.window': 'blocks' };
+
+/**
  * The part of a config that determines a trial's results, hashed into its id. Where results are sent
  * (tracking, report) and how fast they are computed (backend, threads) are left out, so changing them
  * keeps every cached trial.
@@ -39,7 +46,11 @@ const SECTION_PATHS = new Set([...configPaths()].filter(([, s]) => s.type === 'o
 export function trialId(config: TrialConfig): string {
   const { tracking: _tracking, report: _report, ...rest } = config;
   const { backend: _backend, threads: _threads, ...train } = rest.train;
-  return shortHash(canonicalJson({ ...rest, train }));
+  const hashed = structuredClone({ ...rest, train }) as unknown as Record<string, unknown>;
+  for (const [path, value] of Object.entries(ADDED_FIELDS)) {
+    if (deepEqual(getPath(hashed, path), value)) setPath(hashed, path, undefined);
+  }
+  return shortHash(canonicalJson(hashed));
 }
 
 export function loadSpec(file: string): Plan {

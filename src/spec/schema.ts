@@ -6,6 +6,7 @@
  * complete `model.windows` and ajv checks every swept value against that path's own schema.
  */
 import type { JSONSchemaType } from 'ajv';
+import { SAMPLE_WINDOWS } from '../diffusion/config.ts';
 import { DEFAULTS } from './defaults.ts';
 import {
   ATTENTIONS, DATA_SOURCES, FRAME_PADDINGS, GOPRO_VARIANTS, LPIPS_NETS, LR_SCHEDULES, METRICS, NOISE_SCHEDULES,
@@ -123,6 +124,8 @@ export const TRIAL_SCHEMA: JSONSchemaType<TrialConfig> = {
       type: 'object',
       description: 'Test-time sampling.',
       additionalProperties: false,
+      // `window` came later: it is left out of `required` so the config.json of older run directories
+      // (which restored in blocks) still opens; readers take a missing one as the default, `blocks`.
       required: ['sampler', 'steps', 'eta', 'seed', 'tile', 'tileOverlap'],
       properties: {
         sampler: oneOf(SAMPLERS, 'ddpm (always diffusion.timesteps steps) or ddim.'),
@@ -131,6 +134,10 @@ export const TRIAL_SCHEMA: JSONSchemaType<TrialConfig> = {
         seed: int(0, 'Sampling noise seed.'),
         tile: int(0, 'Tile size in pixels for frames too large to denoise whole (0: whole frames).'),
         tileOverlap: int(0, 'Overlap of neighbouring tiles in pixels, blended with linear ramps.'),
+        window: oneOf(
+          SAMPLE_WINDOWS,
+          'Which frames a forward pass restores: blocks (the paper: every frame of non-overlapping F-frame windows) or centre (a window slid over every frame, keeping its output at position floor(F/2), borders padded by data.padding; F times the forward passes).',
+        ),
       },
     },
     train: {
