@@ -10,6 +10,7 @@ import type { Trial } from '../../spec/types.ts';
 import { stopRequested } from '../interrupt.ts';
 import { createProgress } from '../progress.ts';
 import { runTrial } from '../trial.ts';
+import { startTrialRun, trialRunDir } from '../trial-run.ts';
 import { DIVD_BIN, prepareSyntheticData } from './shared-data.ts';
 import type { Launched, Launcher, LaunchRequest, TrialOutcome } from './types.ts';
 
@@ -40,9 +41,9 @@ function runChild(req: LaunchRequest, trial: Trial, parentRunId: string | undefi
 
 /** One trial in this process, logged as a child of the sweep run. */
 async function runHere(req: LaunchRequest, trial: Trial): Promise<TrialOutcome> {
-  const runDir = path.join(req.runsDir, req.plan.name, trial.id);
+  const runDir = trialRunDir(req.runsDir, req.plan.name, trial.id);
   const progress = createProgress(`${req.indexOf(trial) + 1}/${req.total} ${trial.label} ${trial.id}`, { quiet: req.quiet });
-  const run = await req.tracker.startRun({ runName: trial.label, parentRunId: await req.parentRunId(), runDir, tags: { 'divd.trialId': trial.id } });
+  const run = await startTrialRun(req.tracker, trial, runDir, await req.parentRunId());
   try {
     await runTrial(trial, { experiment: req.plan.name, runsDir: req.runsDir, run, progress, dataCacheDir: req.dataCacheDir, weightsDir: req.weightsDir });
     progress.done();
