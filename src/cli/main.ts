@@ -56,19 +56,23 @@ function collect(value: string, previous: string[] | undefined): string[] {
 
 const RUN_HELP = `
 Launchers:
-  local (default)   trials on this machine: one at a time in this process, or --jobs N processes at once.
-  slurm             one Slurm array job, one task per pending trial (finished trials are skipped, failed ones
-                    resubmitted, ones Slurm already holds left alone). Each task runs
-                    \`divd trial <spec> --id <trial> --parent-run <sweep run>\` in this directory, its output in
-                    runs/<experiment>/<trial>/slurm.log. The script and its task map are kept in
-                    runs/<experiment>/slurm/<time>/{job.sbatch,tasks.json}. Returns after sbatch unless --wait.
-                    Runs dir, data and tracking (mlruns/ or an MLflow server) must be reachable from the nodes.
+  local (default)  trials on this machine: one at a time in this process, or --jobs N
+                   processes at once.
+  slurm            one Slurm array job, one task per pending trial (finished trials are
+                   skipped, failed ones resubmitted, ones Slurm already holds left alone).
+                   Each task runs \`divd trial <spec> --id <trial> --parent-run <sweep run>\`
+                   in this directory, its output in runs/<experiment>/<trial>/slurm.log.
+                   The script and its task map are kept in
+                   runs/<experiment>/slurm/<time>/{job.sbatch,tasks.json}.
+                   Returns after sbatch unless --wait. Runs dir, data and tracking
+                   (mlruns/ or an MLflow server) must be reachable from the nodes.
 
 Examples:
   divd run experiments/smoke.yaml --jobs 2
-  divd run experiments/ablation-windows.yaml --launcher slurm --partition gpu --gpus-per-trial 1 \\
-      --cpus-per-trial 8 --mem 32G --time 48:00:00 --max-concurrent 4 --requeue --sbatch-arg=--account=lab
-  divd status experiments/ablation-windows.yaml --wait      # follow the array, then write the report
+  divd run experiments/ablation-windows.yaml --launcher slurm --partition gpu \\
+      --gpus-per-trial 1 --cpus-per-trial 8 --mem 32G --time 48:00:00 \\
+      --max-concurrent 4 --requeue --sbatch-arg=--account=lab
+  divd status experiments/ablation-windows.yaml --wait   # follow the array, then report
   divd cancel experiments/ablation-windows.yaml
 `;
 
