@@ -44,10 +44,15 @@ export async function prepareTrials(plan: Plan, trials: readonly Trial[], o: Pre
       parent ??= await startParent(tracker, plan, o.runsDir);
       const dir = new RunDir(runDir);
       const run = await startTrialRun(tracker, trial, runDir, parent.runId);
-      writeTrialFiles(dir, trial, run);
-      // Never over a stage recorded earlier (a directory left half-made by an interrupted prepare has none).
-      if (!dir.status()) dir.setStatus({ stage: 'pending' });
-      await logTrialParams(run, trial.config);
+      try {
+        writeTrialFiles(dir, trial, run);
+        // Never over a stage recorded earlier (a directory left half-made by an interrupted prepare has none).
+        if (!dir.status()) dir.setStatus({ stage: 'pending' });
+        await logTrialParams(run, trial.config);
+      } catch (e) {
+        await run.end('FAILED');
+        throw e;
+      }
       // Like each stage command, prepare ends the tracker run it opened; the next stage reattaches to it.
       await run.end('FINISHED');
       prepared.push({ id: trial.id, label: trial.label, runDir, state: 'created', stage: dir.status()!.stage });
