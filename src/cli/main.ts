@@ -18,6 +18,7 @@ import { cancelCommand } from './cancel.ts';
 import { modelSummary, renderModelSummary } from './model.ts';
 import { deblurCommand } from './deblur.ts';
 import { evalStageCommand, sampleStageCommand, trainStageCommand } from './stages.ts';
+import { prepareCommand } from './prepare.ts';
 
 function parseThreads(value: string): number {
   const n = Number(value);
@@ -55,19 +56,23 @@ function collect(value: string, previous: string[] | undefined): string[] {
 
 const RUN_HELP = `
 Launchers:
-  local (default)   trials on this machine: one at a time in this process, or --jobs N processes at once.
-  slurm             one Slurm array job, one task per pending trial (finished trials are skipped, failed ones
-                    resubmitted, ones Slurm already holds left alone). Each task runs
-                    \`divd trial <spec> --id <trial> --parent-run <sweep run>\` in this directory, its output in
-                    runs/<experiment>/<trial>/slurm.log. The script and its task map are kept in
-                    runs/<experiment>/slurm/<time>/{job.sbatch,tasks.json}. Returns after sbatch unless --wait.
-                    Runs dir, data and tracking (mlruns/ or an MLflow server) must be reachable from the nodes.
+  local (default)  trials on this machine: one at a time in this process, or --jobs N
+                   processes at once.
+  slurm            one Slurm array job, one task per pending trial (finished trials are
+                   skipped, failed ones resubmitted, ones Slurm already holds left alone).
+                   Each task runs \`divd trial <spec> --id <trial> --parent-run <sweep run>\`
+                   in this directory, its output in runs/<experiment>/<trial>/slurm.log.
+                   The script and its task map are kept in
+                   runs/<experiment>/slurm/<time>/{job.sbatch,tasks.json}.
+                   Returns after sbatch unless --wait. Runs dir, data and tracking
+                   (mlruns/ or an MLflow server) must be reachable from the nodes.
 
 Examples:
   divd run experiments/smoke.yaml --jobs 2
-  divd run experiments/ablation-windows.yaml --launcher slurm --partition gpu --gpus-per-trial 1 \\
-      --cpus-per-trial 8 --mem 32G --time 48:00:00 --max-concurrent 4 --requeue --sbatch-arg=--account=lab
-  divd status experiments/ablation-windows.yaml --wait      # follow the array, then write the report
+  divd run experiments/ablation-windows.yaml --launcher slurm --partition gpu \\
+      --gpus-per-trial 1 --cpus-per-trial 8 --mem 32G --time 48:00:00 \\
+      --max-concurrent 4 --requeue --sbatch-arg=--account=lab
+  divd status experiments/ablation-windows.yaml --wait   # follow the array, then report
   divd cancel experiments/ablation-windows.yaml
 `;
 
@@ -93,7 +98,7 @@ function samplingOverrideOptions(cmd: Command): Command {
 export function buildProgram(): Command {
   const program = new Command('divd')
     .description(
-      'Research harness for DIVD video deblurring (arXiv 2412.00773): experiment specs, training, sampling,\n' +
+      'Research harness for DIVD video deblurring (arXiv 2412.00773): experiment specs, training, sampling, ' +
         'metrics (PSNR SSIM LPIPS FID KID), MLflow tracking and paper-style reports.',
     )
     .version(process.env.npm_package_version ?? '0.1.0')
@@ -103,7 +108,8 @@ export function buildProgram(): Command {
   backendOptions(
     program
       .command('doctor')
-      .description('report Node, the TensorFlow.js backend chosen (and why not the others), threads, SIMD, memory,\nand optional pieces (ffmpeg, chromium, weights, tracking URI); exit 0 when the default pipeline can run')
+      .summary('check what this machine can run')
+      .description('report Node, the TensorFlow.js backend chosen (and why not the others), threads, SIMD, memory, and optional pieces (ffmpeg, chromium, weights, tracking URI); exit 0 when the default pipeline can run')
       .option('--json', 'print one JSON object instead of text'),
   ).action(async (opts: { json?: boolean; backend?: string; threads?: number }) => {
     const report = await runDoctor({ backend: opts.backend, threads: opts.threads });
@@ -114,8 +120,9 @@ export function buildProgram(): Command {
   backendOptions(
     program
       .command('run')
+      .summary('run a spec\'s pending trials, then report')
       .description(
-        'run an experiment spec: plan its trials, train, sample and evaluate every pending one (finished\n' +
+        'run an experiment spec: plan its trials, train, sample and evaluate every pending one (finished ' +
           'trials are cached by id; interrupted ones resume from their last checkpoint), log to MLflow, write the report',
       )
       .argument('<spec>', 'experiment spec (YAML), e.g. experiments/smoke.yaml')
@@ -145,6 +152,7 @@ export function buildProgram(): Command {
 
   program
     .command('status')
+    .summary('where every trial of a spec stands')
     .description(
       'where every trial of a spec stands: finished, running (stage, step, ETA), queued in Slurm (job_task and ' +
         'reason), pending, failed (error and the last lines of its log); reads run directories and squeue',
@@ -163,6 +171,7 @@ export function buildProgram(): Command {
 
   program
     .command('cancel')
+    .summary('cancel the Slurm jobs of a spec\'s trials')
     .description('cancel (scancel) the Slurm jobs holding queued or running trials of a spec; the trials keep their checkpoints and the next `divd run --launcher slurm` resubmits them')
     .argument('<spec>', 'experiment spec (YAML)')
     .option('--runs <dir>', 'runs directory', 'runs')
@@ -174,6 +183,7 @@ export function buildProgram(): Command {
   backendOptions(
     program
       .command('trial')
+      .summary('run (or resume) one trial of a spec')
       .description('run (or resume) one trial of a spec in its run directory — what launchers call')
       .argument('<spec>', 'experiment spec (YAML)')
       .requiredOption('--id <trial>', 'trial id (or a unique prefix or label)')
@@ -185,11 +195,30 @@ export function buildProgram(): Command {
     process.exitCode = await trialCommand(spec, opts);
   });
 
+  program
+    .command('prepare')
+    .summary('make trials\' run directories, run nothing')
+    .description(
+      'write the run directory of each trial of a spec (config.json, trial.json, status.json, its tracker run) without running ' +
+        'anything, then print the directories, one per line, for `divd train|sample|eval --trial <dir>`; run directories ' +
+        'already there are left untouched',
+    )
+    .argument('<spec>', 'experiment spec (YAML)')
+    .option('--only <trial...>', 'only these trials (label, id or id prefix, as `divd plan` shows them)')
+    .option('--runs <dir>', 'runs directory (run directories are <runs>/<experiment>/<trial id>/)', 'runs')
+    .option('--json', 'print one JSON object (each trial\'s run directory and whether it was created) instead of text')
+    .option('--quiet', 'no notes on stderr (stdout holds only the run directories)')
+    .addHelpText('after', '\nExample:\n  for dir in $(divd prepare experiments/smoke.yaml); do divd train --trial "$dir"; done\n')
+    .action(async (spec: string, opts: { runs: string; only?: string[]; json?: boolean; quiet?: boolean }) => {
+      process.exitCode = await prepareCommand(spec, opts);
+    });
+
   backendOptions(
     program
       .command('eval')
+      .summary('score restored frames, or a trial\'s samples')
       .description(
-        'score any method\'s restored frames against ground truth: PSNR, SSIM, and LPIPS/FID/KID when their weights\n' +
+        'score any method\'s restored frames against ground truth: PSNR, SSIM, and LPIPS/FID/KID when their weights ' +
           'are present; frames pair by relative path (<seq>/<frame>, any image extension)',
       )
       .option('--pred <dir>', 'folder of restored frames')
@@ -202,7 +231,7 @@ export function buildProgram(): Command {
       .option('--lpips-net <net>', 'alex (default), vgg or squeeze')
       .option('--out <file>', 'also write metrics.json here (atomic)')
       .option('--weights-dir <dir>', 'folder of the LPIPS/FID weights files (default: $DIVD_WEIGHTS_DIR or ~/.cache/divd/weights)')
-      .option('--trust-weights', 'use weights files that are not the published ones (refused otherwise); the results then carry a note\nthat they are not comparable with published numbers (same as DIVD_TRUST_WEIGHTS=1)')
+      .option('--trust-weights', 'use weights files that are not the published ones (refused otherwise); the results then carry a note that they are not comparable with published numbers (same as DIVD_TRUST_WEIGHTS=1)')
       .option('--json', 'print the metrics.json object instead of text'),
   ).action(async (opts: { pred?: string; gt?: string; trial?: string; metrics?: string; cropBorder?: number; y?: boolean; ssim?: string; lpipsNet?: string; out?: string; json?: boolean; backend?: string; threads?: number; weightsDir?: string; trustWeights?: boolean }) => {
     // Through the environment, so the --trial path (and anything it starts) evaluates with the same weights policy.
@@ -221,6 +250,7 @@ export function buildProgram(): Command {
   backendOptions(
     program
       .command('train')
+      .summary('train stage of one trial (--trial DIR)')
       .description('train (or resume) one trial from its run directory alone (config.json): the train stage of `divd trial`')
       .requiredOption('--trial <run-dir>', 'run directory, runs/<experiment>/<trial id>/')
       .option('--json', 'print one JSON object instead of text')
@@ -232,7 +262,8 @@ export function buildProgram(): Command {
   backendOptions(
     samplingOverrideOptions(program
       .command('sample')
-      .description('restore a trial\'s test split with the EMA weights of one of its checkpoints: the sample stage of\n`divd trial`, into the run directory\'s samples/ (or -o DIR); flags override the trial\'s sample config')
+      .summary('sample stage of one trial (--trial DIR)')
+      .description('restore a trial\'s test split with the EMA weights of one of its checkpoints: the sample stage of `divd trial`, into the run directory\'s samples/ (or -o DIR); flags override the trial\'s sample config')
       .requiredOption('--trial <run-dir>', 'run directory, runs/<experiment>/<trial id>/')
       .option('--checkpoint <which>', 'last (default), best (lowest validation loss) or a step number')
     )
@@ -247,8 +278,9 @@ export function buildProgram(): Command {
   backendOptions(
     samplingOverrideOptions(program
       .command('deblur')
+      .summary('deblur your own video or frames with a trial')
       .description(
-        'deblur your own footage with a trained trial: a folder of png/jpg frames → png frames with the same names,\n' +
+        'deblur your own footage with a trained trial: a folder of png/jpg frames → png frames with the same names, ' +
           'or a video (through ffmpeg) → a video at the same frame rate (-o *.mp4/.mkv/.mov/.avi/.webm) or frames (-o DIR)',
       )
       .argument('<input>', 'a video file or a folder of png/jpg frames (all of one size)')
@@ -266,18 +298,20 @@ export function buildProgram(): Command {
   backendOptions(
     program
       .command('plan')
+      .summary('list a spec\'s trials, state and work left')
       .description(
-        'list the trials a spec expands to: id, label, swept values and state (pending, or the stage in\nruns/<experiment>/<id>/status.json), ' +
-          'and the work left: training steps, sampling forward passes, FLOPs and a time\nestimate from logged step rates (or --measure); exit 2 with every problem when the spec is invalid',
+        'list the trials a spec expands to: id, label, swept values and state (pending, or the stage in runs/<experiment>/<id>/status.json), ' +
+          'and the work left: training steps, sampling forward passes, FLOPs and a time estimate from logged step rates (or --measure); exit 2 with every problem when the spec is invalid',
       )
       .argument('<spec>', 'experiment spec (YAML), e.g. experiments/smoke.yaml')
       .option('--json', 'print one JSON object instead of text')
       .option('--runs <dir>', 'runs directory', 'runs')
-      .option('--measure', 'time two training steps of each model/crop/batch left on this backend for the estimate\n(minutes per step for the paper-size model on a CPU)'),
+      .option('--measure', 'time two training steps of each model/crop/batch left on this backend for the estimate (minutes per step for the paper-size model on a CPU)'),
   ).action(async (spec: string, opts: { json?: boolean; runs?: string; measure?: boolean; backend?: string; threads?: number }) => runPlanCommand(spec, opts));
 
   program
     .command('sync')
+    .summary('replay tracking records spooled offline')
     .description('replay the tracking records trials spooled while MLflow was unreachable (idempotent: records the server already acknowledged are never sent twice); exit 1 if anything is left unsynced')
     .argument('[runs-dir]', 'directory searched (recursively) for tracking spools', 'runs')
     .option('--tracking-uri <url>', 'send to this MLflow server instead of the one each record names')
@@ -286,11 +320,12 @@ export function buildProgram(): Command {
       process.exitCode = await runSync(runsDir, opts);
     });
 
-  program.addCommand(buildDataCommand());
-  program.addCommand(buildWeightsCommand());
+  program.addCommand(buildDataCommand().summary('check a dataset tree, make a synthetic one'));
+  program.addCommand(buildWeightsCommand().summary('fetch and verify LPIPS/FID weights files'));
 
   program
     .command('report')
+    .summary('write the HTML report and tables of a spec')
     .description('write a paper-style report (index.html, tables.md, tables.tex, results.csv) from runs/<experiment>/')
     .argument('<spec|runs-dir>', 'an experiment spec (its runs under --runs) or the experiment\'s runs directory, runs/<experiment>/')
     .option('--runs <dir>', 'runs directory when a spec is given', 'runs')
@@ -301,9 +336,10 @@ export function buildProgram(): Command {
       await reportCommand(target, opts);
     });
 
-  const model = program.command('model').description('inspect the DIVD model a config describes');
+  const model = program.command('model').summary('inspect a DIVD model').description('inspect the DIVD model a config describes');
   model
     .command('summary')
+    .summary('layers, parameters and FLOPs of a model')
     .description('layers, parameter count and FLOPs per training and sampling step for an input size')
     .argument('[config]', 'JSON file with a "model" (or "base.model") object; defaults when omitted')
     .option('--size <n|HxW>', 'frame size', '144')
@@ -339,4 +375,3 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-process.exitCode = await main(process.argv);

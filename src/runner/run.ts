@@ -10,7 +10,7 @@ import path from 'node:path';
 import { generateReport, type ReportResult } from '../report/index.ts';
 import { loadSpec, selectTrials } from '../spec/index.ts';
 import type { Plan, Trial } from '../spec/types.ts';
-import { createTracker, resolveTracking, type ResolvedTracking, type Tracker, type TrackedRun } from '../tracking/index.ts';
+import { createTracker, resolveTracking, type ResolvedTracking, type Tracker, type TrackedRun, type TrackingConfig } from '../tracking/index.ts';
 import { RunDir } from './run-dir.ts';
 import { localLauncher, sweepStatus, waitForSlurm, type FollowOptions, type Launcher, type TrialOutcome } from './launchers/index.ts';
 
@@ -47,13 +47,14 @@ export interface RunResult {
   detached?: { jobIds: string[]; hint: string };
 }
 
-function trackingOf(plan: Plan) {
+/** The tracking section every trial of the plan shares (the spec's `base.tracking`). */
+export function trackingOf(plan: Plan): TrackingConfig {
   const t = plan.trials[0]!.config.tracking;
   return { uri: t.uri || undefined, experiment: t.experiment || plan.name };
 }
 
 /** The sweep's parent run; `runs/<experiment>/tracking.json` makes every later call reattach to the same run. */
-async function startParent(tracker: Tracker, plan: Plan, runsDir: string): Promise<TrackedRun> {
+export async function startParent(tracker: Tracker, plan: Plan, runsDir: string): Promise<TrackedRun> {
   return tracker.startRun({ runName: plan.name, runDir: path.join(runsDir, plan.name), tags: { 'divd.spec': plan.file, 'divd.trials': String(plan.trials.length) } });
 }
 

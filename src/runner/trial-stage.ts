@@ -9,10 +9,11 @@ import path from 'node:path';
 import { Ajv } from 'ajv';
 import { TRIAL_SCHEMA, trialId } from '../spec/index.ts';
 import type { Trial, TrialConfig } from '../spec/types.ts';
-import { createTracker, flattenParams, type TrackedRun } from '../tracking/index.ts';
+import { createTracker, type TrackedRun } from '../tracking/index.ts';
 import { TrainingInterrupted } from '../train/index.ts';
 import { UsageError } from '../errors.ts';
 import { readJson, RunDir } from './run-dir.ts';
+import { logTrialParams, startTrialRun } from './trial-run.ts';
 import { createProgress } from './progress.ts';
 import { dataStage, evalStage, requireSamples, samplePairs, sampleStage, trainStage, type SampleResult, type SampleStageOptions, type TrialContext } from './stages.ts';
 import { selectCheckpoint } from './checkpoint-select.ts';
@@ -114,12 +115,12 @@ async function runStageUnlocked(runDir: string, stage: StageName, o: StageOption
   const tracker = exporting ? undefined : createTracker({ uri: t.uri || undefined, experiment: t.experiment || experiment });
   let run: TrackedRun | undefined;
   try {
-    run = await tracker?.startRun({ runName: trial.label, runDir: dir.dir, tags: { 'divd.trialId': trial.id } });
+    run = tracker && (await startTrialRun(tracker, trial, dir.dir));
     const ctx: TrialContext = { ...ctxBase, run };
     if (!exporting) {
       const prev = dir.status();
       dir.setStatus({ stage: prev?.stage ?? 'pending', startedAt: prev?.startedAt ?? new Date().toISOString(), error: undefined, endedAt: undefined });
-      if (!run?.resumed) await run?.logParams(flattenParams(trial.config as unknown as Record<string, unknown>));
+      if (!run?.resumed) await logTrialParams(run, trial.config);
     }
     let result: StageResult;
     try {

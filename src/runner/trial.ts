@@ -4,12 +4,10 @@
  * A trial killed anywhere is picked up by running it again; `divd train|sample|eval --trial` run the same
  * stage functions one at a time.
  */
-import path from 'node:path';
-import { flattenParams } from '../tracking/index.ts';
 import { TrainingInterrupted } from '../train/index.ts';
 import type { Trial } from '../spec/types.ts';
 import { RunDir } from './run-dir.ts';
-import { writeJsonAtomicSync } from '../atomic-write.ts';
+import { logTrialParams, trialRunDir, writeTrialFiles } from './trial-run.ts';
 import { dataStage, evalStage, sampleStage, trainStage, type TrialContext } from './stages.ts';
 import { acquireLock, type ReleaseLock } from './lock.ts';
 
@@ -32,13 +30,12 @@ export type { TrialContext } from './stages.ts';
  * directory's lock (`lockTrialDir`), taken before it starts a tracker run for the trial.
  */
 export async function runTrial(trial: Trial, ctx: TrialContext): Promise<void> {
-  const dir = new RunDir(path.join(ctx.runsDir, ctx.experiment, trial.id));
   const c = trial.config;
-  writeJsonAtomicSync(dir.file('config.json'), c);
-  writeJsonAtomicSync(dir.file('trial.json'), { id: trial.id, label: trial.label, variant: trial.variant, swept: trial.swept, seed: c.train.seed, mlflowRunId: ctx.run?.runId });
+  const dir = new RunDir(trialRunDir(ctx.runsDir, ctx.experiment, trial.id));
+  writeTrialFiles(dir, trial, ctx.run);
   const startedAt = dir.status()?.startedAt ?? new Date().toISOString();
   dir.setStatus({ stage: 'training', startedAt, error: undefined, endedAt: undefined });
-  await ctx.run?.logParams(flattenParams(c as unknown as Record<string, unknown>));
+  await logTrialParams(ctx.run, c);
   try {
     const splits = await dataStage(c, ctx);
     await trainStage(trial, splits, dir, ctx);

@@ -11,6 +11,7 @@ import { stopRequested } from '../interrupt.ts';
 import { createProgress } from '../progress.ts';
 import { lockTrialDir, runTrial } from '../trial.ts';
 import { LockHeldError, type ReleaseLock } from '../lock.ts';
+import { startTrialRun, trialRunDir } from '../trial-run.ts';
 import { DIVD_BIN, prepareSyntheticData } from './shared-data.ts';
 import type { Launched, Launcher, LaunchRequest, TrialOutcome } from './types.ts';
 
@@ -41,7 +42,7 @@ function runChild(req: LaunchRequest, trial: Trial, parentRunId: string | undefi
 
 /** One trial in this process, logged as a child of the sweep run. */
 async function runHere(req: LaunchRequest, trial: Trial): Promise<TrialOutcome> {
-  const runDir = path.join(req.runsDir, req.plan.name, trial.id);
+  const runDir = trialRunDir(req.runsDir, req.plan.name, trial.id);
   let release: ReleaseLock;
   try {
     release = await lockTrialDir(runDir, trial, { wait: true });
@@ -60,7 +61,7 @@ async function runHere(req: LaunchRequest, trial: Trial): Promise<TrialOutcome> 
 
 async function runLocked(req: LaunchRequest, trial: Trial, runDir: string): Promise<TrialOutcome> {
   const progress = createProgress(`${req.indexOf(trial) + 1}/${req.total} ${trial.label} ${trial.id}`, { quiet: req.quiet });
-  const run = await req.tracker.startRun({ runName: trial.label, parentRunId: await req.parentRunId(), runDir, tags: { 'divd.trialId': trial.id } });
+  const run = await startTrialRun(req.tracker, trial, runDir, await req.parentRunId());
   try {
     await runTrial(trial, { experiment: req.plan.name, runsDir: req.runsDir, run, progress, dataCacheDir: req.dataCacheDir, weightsDir: req.weightsDir });
     progress.done();
