@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { readRunsDir, readTrialDir, naturalCompare, parseLog, getPath } from '../src/report/run-dir.ts';
 import { UsageError } from '../src/errors.ts';
+import { groupNote, groupTrials } from '../src/report/groups.ts';
 
 let root: string;
 const write = (rel: string, text: string) => {
@@ -65,6 +66,18 @@ describe('run directory reader', () => {
     assert.match(ccc.problems.join('\n'), /ccc[/\\]trial\.json: not valid JSON/);
     const ddd = readTrialDir(path.join(root, 'exp/ddd'));
     assert.match(ddd.problems.join('\n'), /status\.json: stage: expected one of pending, training, .* got "flying"/);
+  });
+
+  it('the stage commands\' resting stages (trained, sampled) read cleanly and show as not yet evaluated', () => {
+    write('stages/eee/config.json', '{}');
+    write('stages/eee/status.json', JSON.stringify({ stage: 'trained', step: 40 }));
+    write('stages/fff/config.json', '{}');
+    write('stages/fff/status.json', JSON.stringify({ stage: 'sampled' }));
+    const runs = readRunsDir(path.join(root, 'stages'));
+    assert.deepEqual(runs.trials.map((t) => [t.status.stage, t.problems]), [['trained', []], ['sampled', []]]);
+    const groups = groupTrials(runs.trials);
+    assert.equal(groups.length, 1);
+    assert.equal(groupNote(groups[0]!), '0 of 2 seeds done; eee trained, not yet evaluated; fff sampled, not yet evaluated');
   });
 
   it('a missing or empty runs directory is a usage error that says what to pass', () => {

@@ -97,6 +97,7 @@ export function groupNote(g: TrialGroup): string {
     if (s.stage === 'failed') return `failed${s.error ? `: ${truncate(s.error, 80)}` : ''}`;
     if (s.stage === 'done') return 'done without metrics.json';
     if (s.stage === 'pending') return 'pending';
+    if (s.stage === 'trained' || s.stage === 'sampled') return `${s.stage}, not yet evaluated`;
     return `running (${s.stage}${s.step !== undefined ? `, step ${s.step}` : ''})`;
   };
   const parts = notDone.map((t) => (g.trials.length > 1 ? `${t.id} ${describe(t)}` : describe(t)));

@@ -7,7 +7,8 @@
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };
 
-export const STAGES = ['pending', 'training', 'sampling', 'evaluating', 'done', 'failed'] as const;
+/** status.json stages; `trained` and `sampled` are where the stage commands (`divd train|sample --trial`) stop. */
+export const STAGES = ['pending', 'training', 'trained', 'sampling', 'sampled', 'evaluating', 'done', 'failed'] as const;
 export type Stage = (typeof STAGES)[number];
 
 /** status.json */
