@@ -120,6 +120,12 @@ export class Code {
   i32Mul(): this {
     return this.op(0x6c);
   }
+  i32DivS(): this {
+    return this.op(0x6d);
+  }
+  i32And(): this {
+    return this.op(0x71);
+  }
   i32Load8U(offset = 0): this {
     return this.op(0x2d).memarg(0, offset);
   }
