@@ -18,17 +18,29 @@ import { symmetricEigenvaluesInPlace } from './symmetric-eigen.ts';
 
 const PANEL = 32;
 
-/** Eigenvalues of S1 S2 (ascending) for symmetric S1 (positive definite) and S2 (PSD), d x d row-major; null if S1 is not PD or WebAssembly SIMD is missing. */
+/**
+ * Eigenvalues of S1 S2 (ascending) for symmetric S1 (positive definite) and S2 (PSD), d x d row-major;
+ * null when S1 is not numerically positive definite, WebAssembly SIMD is missing or the matrices are too
+ * large for the kernels' memory.
+ */
 export function fullRankProductEigenvalues(s1: Float64Array, s2: Float64Array, d: number): Float64Array | null {
   const kernels = createGemmKernels();
   if (!kernels) return null;
   const n = Math.ceil(d / 4) * 4;
-  // Row stride: n plus 4 doubles, so rows are not a power-of-two number of bytes apart (those collide in
-  // the same cache sets and halve the kernel's speed at d = 2048).
+  // Row stride: n plus 4 doubles, so rows are not a power-of-two number of bytes apart (at d = 2048 they
+  // would all map to the same few cache sets).
   const ld = n + 4;
   const size = n * ld;
-  // Four n x n buffers: L (then M), S2, R = L', W.
-  const mem = kernels.reserve(4 * size * 8);
+  // Four n x n buffers: L (then M), S2, R = L', W. The kernels address memory with signed 32-bit
+  // offsets, so beyond 2 GiB (d > ~8000) this route steps aside for the JS one.
+  const bytes = 4 * size * 8;
+  if (bytes >= 2 ** 31) return null;
+  let mem: Float64Array;
+  try {
+    mem = kernels.reserve(bytes);
+  } catch {
+    return null; // the runtime refused that much memory: the JS route needs far less
+  }
   const [bL, bS, bR, bW] = [0, size, 2 * size, 3 * size];
   let maxDiag = 0;
   for (let i = 0; i < d; i++) {
