@@ -112,7 +112,7 @@ function symmetricPass(
  * and E[xy]. Pass 1 filters each row at the valid columns; pass 2 filters the columns of those rows at the
  * valid rows, one output row at a time, and turns it into map values straight away.
  */
-export function planeSsimScalar(x: Float64Array, y: Float64Array, w: number, h: number, win: Window): number {
+function planeSsimScalar(x: Float64Array, y: Float64Array, w: number, h: number, win: Window): number {
   const taps = win.taps;
   const k = taps.length;
   const wv = w - k + 1;
