@@ -13,9 +13,12 @@
  *   S2 = B'B and `tr sqrt(S1 S2)` is the nuclear norm of the n1 x n2 matrix A B' (square roots of the
  *   eigenvalues of its Gram matrix).
  * Tiny negative eigenvalues (rounding) are clipped to 0.
+ * When the factored covariance is positive definite (the usual case, n > d) the statistics route runs
+ * unpivoted with its O(d^3) steps in a WebAssembly SIMD kernel (linalg/full-rank-product.ts); a covariance
+ * that is not (n <= d) takes the pivoted, rank-revealing JS route.
  */
 import { UsageError } from '../src/errors.ts';
-import { gramOfRows, multiplyABt, pivotedCholesky, symmetricEigenvalues } from './linalg/index.ts';
+import { fullRankProductEigenvalues, gramOfRows, multiplyABt, pivotedCholesky, symmetricEigenvalues } from './linalg/index.ts';
 import { FeatureStatistics } from './feature-stats.ts';
 import type { GaussianStatistics } from './feature-stats.ts';
 
@@ -57,13 +60,20 @@ function sumSqrtClipped(eigenvalues: Float64Array): number {
   return s;
 }
 
+/** `auto`: the SIMD full-rank route where it applies, else the pivoted JS route; `pivoted`: always the latter. */
+export type TraceSqrtEngine = 'auto' | 'pivoted';
+
 /**
  * tr sqrt(S1 S2) from covariances: factor one as P S P' = R'R (R: rank x d, upper trapezoidal), then the
  * eigenvalues of the rank x rank matrix M = R (P S_other P') R' — those of S1 S2 apart from zeros.
  * The triangular shape of R limits every dot product to where R is non-zero.
  */
-export function traceSqrtProduct(s1: Float64Array, s2: Float64Array, d: number, factorFirst = true): number {
+export function traceSqrtProduct(s1: Float64Array, s2: Float64Array, d: number, factorFirst = true, engine: TraceSqrtEngine = 'auto'): number {
   const [sf, so] = factorFirst ? [s1, s2] : [s2, s1];
+  if (engine === 'auto') {
+    const eigenvalues = fullRankProductEigenvalues(sf, so, d);
+    if (eigenvalues) return sumSqrtClipped(eigenvalues);
+  }
   const { rank, perm, factor } = pivotedCholesky(sf, d);
   if (rank === 0) return 0;
   const sp = new Float64Array(d * d);
@@ -125,7 +135,9 @@ function fromStatistics(a: GaussianStatistics, b: GaussianStatistics): FrechetRe
   }
   // Factor the covariance known to have the lower rank (fewer samples); its factor is the smaller one.
   const factorFirst = (a.n ?? Infinity) <= (b.n ?? Infinity);
-  const traceSqrt = traceSqrtProduct(a.sigma, b.sigma, d, factorFirst);
+  // A covariance of n <= d samples is singular: skip the full-rank attempt (it would fail part-way).
+  const factoredN = (factorFirst ? a.n : b.n) ?? Infinity;
+  const traceSqrt = traceSqrtProduct(a.sigma, b.sigma, d, factorFirst, factoredN <= d ? 'pivoted' : 'auto');
   return finish(meanTerm, trace1, trace2, traceSqrt, 'factor');
 }
 

@@ -28,7 +28,7 @@ export type { FidInception, FidInceptionOptions, LoadFidInceptionOptions } from 
 export { psnr, meanSquaredError } from './psnr.ts';
 export type { PsnrOptions } from './psnr.ts';
 export { ssim, gaussianTaps, SSIM_VARIANTS } from './ssim.ts';
-export type { SsimOptions, SsimVariant } from './ssim.ts';
+export type { SsimOptions, SsimVariant, SsimEngine } from './ssim.ts';
 export { defaultDataRange } from './frame-input.ts';
 export type { Frame, FrameCompareOptions, PixelArray } from './frame-input.ts';
 
@@ -36,7 +36,7 @@ export type { Frame, FrameCompareOptions, PixelArray } from './frame-input.ts';
 export { FeatureStatistics } from './feature-stats.ts';
 export type { GaussianStatistics, FeatureStatisticsOptions } from './feature-stats.ts';
 export { frechetDistance, traceSqrtProduct, FID_RECOMMENDED_MIN_SAMPLES } from './frechet.ts';
-export type { FrechetInput, FrechetResult, FrechetMethod } from './frechet.ts';
+export type { FrechetInput, FrechetResult, FrechetMethod, TraceSqrtEngine } from './frechet.ts';
 export { kernelInceptionDistance, kernelInceptionDistanceOfSets, KID_DEFAULTS, LegacyRandomState } from './kid.ts';
 export type { KidMethod, KidOptions, KidResult } from './kid.ts';
 

@@ -3,3 +3,4 @@ export { symmetricEigenvalues } from './symmetric-eigen.ts';
 export { pivotedCholesky } from './pivoted-cholesky.ts';
 export type { PivotedCholesky } from './pivoted-cholesky.ts';
 export { multiplyABt, gramOfRows } from './products.ts';
+export { fullRankProductEigenvalues } from './full-rank-product.ts';

@@ -34,15 +34,17 @@ function reflector(x: Float64Array, k: number, n: number, v: Float64Array): [num
  * share one sweep over the trailing lower triangle (the next v is computed first from the updated
  * column k+1, an O(n) job), which halves the memory traffic that bounds this phase.
  */
-function tridiagonalize(a: Float64Array, n: number): { diag: Float64Array; sub: Float64Array } {
+function tridiagonalize(a: Float64Array, n: number, opts: TridiagonalOptions = {}): { diag: Float64Array; sub: Float64Array } {
+  const alloc = opts.alloc ?? ((length: number) => new Float64Array(length));
+  const sweepPairs = opts.sweepPairs;
   const diag = new Float64Array(n);
   const sub = new Float64Array(n); // sub[i] couples i and i+1; sub[n-1] = 0
-  let v = new Float64Array(n);
-  let p = new Float64Array(n);
-  let vNext = new Float64Array(n);
-  let pNext = new Float64Array(n);
+  let v = alloc(n);
+  let p = alloc(n);
+  let vNext = alloc(n);
+  let pNext = alloc(n);
   const col = new Float64Array(n);
-  const q = new Float64Array(n);
+  const q = alloc(n);
   if (n < 3) return finishTridiagonal(a, n, diag, sub);
   // Step 0: reflector and p = beta B v by a plain symmetric product over the lower triangle.
   for (let i = 1; i < n; i++) col[i] = a[i * n]!;
@@ -73,7 +75,9 @@ function tridiagonalize(a: Float64Array, n: number): { diag: Float64Array; sub: 
     // Row k+1: only its diagonal is in the block.
     a[k1 * n + k1]! -= 2 * vk1 * qk1;
     let i = k1 + 1;
-    if (hasNext) {
+    if (hasNext && sweepPairs) {
+      i = sweepPairs(k1, vk1, qk1, v, q, vNext, pNext);
+    } else if (hasNext) {
       // Two rows per sweep: each load of v[j], q[j], vNext[j] and each update of pNext[j] serves both.
       for (; i + 1 < n; i += 2) {
         const r0 = i * n;
@@ -138,6 +142,26 @@ function tridiagonalize(a: Float64Array, n: number): { diag: Float64Array; sub: 
     beta = betaNext;
   }
   return finishTridiagonal(a, n, diag, sub);
+}
+
+/**
+ * The paired-row sweep of step k (rows k+2, k+3, ... two at a time, as in the JS loop above) done
+ * elsewhere, e.g. by a SIMD kernel on the same memory; returns the first row it left to the caller.
+ */
+export type PairSweep = (
+  k1: number,
+  vk1: number,
+  qk1: number,
+  v: Float64Array,
+  q: Float64Array,
+  vNext: Float64Array,
+  pNext: Float64Array,
+) => number;
+
+export interface TridiagonalOptions {
+  /** Where the work vectors live (default: fresh arrays); a kernel needs them in its own memory. */
+  alloc?: (length: number) => Float64Array;
+  sweepPairs?: PairSweep;
 }
 
 /** p[from..] = B v for the block B = a[from.., from..] (lower triangle read). */
@@ -225,8 +249,13 @@ function tridiagonalQL(diag: Float64Array, sub: Float64Array, n: number): void {
  */
 export function symmetricEigenvalues(a: Float64Array, n: number): Float64Array {
   if (a.length !== n * n) throw new Error(`symmetricEigenvalues: expected ${n}x${n} = ${n * n} values, got ${a.length}`);
+  return symmetricEigenvaluesInPlace(Float64Array.from(a), n);
+}
+
+/** As symmetricEigenvalues, overwriting `a` (which may be a view into a kernel's memory, see TridiagonalOptions). */
+export function symmetricEigenvaluesInPlace(a: Float64Array, n: number, opts: TridiagonalOptions = {}): Float64Array {
   if (n === 0) return new Float64Array(0);
-  const { diag, sub } = tridiagonalize(Float64Array.from(a), n);
+  const { diag, sub } = tridiagonalize(a, n, opts);
   tridiagonalQL(diag, sub, n);
   return diag.sort();
 }
