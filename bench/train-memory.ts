@@ -1,0 +1,105 @@
+/**
+ * What holds the wasm heap during a training step: `node --import tsx bench/train-memory.ts [reference|smoke]
+ * [--steps n]` runs n steps (default 1) in this fresh process and prints, from the backend's own malloc/free
+ * calls (exact, unlike tf.memory().numBytes, which counts a reshaped view once per tensor), the peak of live
+ * tensor bytes, the live tensors at that peak grouped by shape, and the wasm heap (emscripten's heap only
+ * grows, so the heap after the steps is its high-water mark: the peak plus allocator fragmentation plus
+ * XNNPACK's own buffers).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { initBackend, shutdownBackend } from '../src/backend/index.ts';
+import { createModel, disposeModel } from '../src/model/index.ts';
+import { makeSchedule } from '../src/diffusion/index.ts';
+import { Rng } from '../src/nn/index.ts';
+import { Adam, clipByGlobalNorm, lossAndGrads } from '../src/train/index.ts';
+import { trainCase, type CaseName } from './train-cases.ts';
+
+interface WasmModule {
+  HEAPU8: Uint8Array;
+  _malloc(bytes: number): number;
+  _free(ptr: number): void;
+}
+interface DataInfo {
+  memoryOffset: number | null;
+  shape: number[];
+  dtype: string;
+}
+interface WasmBackendView {
+  wasm: WasmModule;
+  dataIdMap: { data: WeakMap<object, DataInfo>; dataIdsCount: number };
+}
+
+const name = (process.argv[2] ?? 'reference') as CaseName;
+const stepsArg = process.argv.indexOf('--steps');
+const steps = stepsArg >= 0 ? Number(process.argv[stepsArg + 1]) : 1;
+
+const info = await initBackend({ requested: 'wasm' });
+const backend = tf.backend() as unknown as WasmBackendView;
+const wasm = backend.wasm;
+const mb = (b: number) => (b / 2 ** 20).toFixed(0);
+
+// Every tensor buffer the backend allocates, by address: the exact live bytes at any moment.
+const sizes = new Map<number, number>();
+let live = 0;
+let peak = 0;
+let peakShapes = '';
+let recordAbove = 0;
+// emscripten's first _malloc call replaces Module._malloc with the raw export; call it once before wrapping.
+wasm._free(wasm._malloc(16));
+const malloc = wasm._malloc.bind(wasm);
+const free = wasm._free.bind(wasm);
+const shapesOf = new Map<number, string>();
+wasm._malloc = (bytes: number) => {
+  const p = malloc(bytes) >>> 0;
+  sizes.set(p, bytes);
+  live += bytes;
+  if (live > peak) {
+    peak = live;
+    // Snapshot only on a clear new high (each snapshot walks the stack of the current allocation).
+    if (peak > recordAbove) {
+      recordAbove = peak + (8 << 20);
+      peakShapes = new Error().stack ?? '';
+    }
+  }
+  return p;
+};
+wasm._free = (p: number) => {
+  const bytes = sizes.get(p >>> 0);
+  if (bytes !== undefined) {
+    live -= bytes;
+    sizes.delete(p >>> 0);
+    shapesOf.delete(p >>> 0);
+  }
+  free(p);
+};
+
+const c = trainCase(name);
+const model = createModel(c.model, 0);
+const params = new Map(model.params.names().map((n, i) => [n, model.params.variables()[i]!] as const));
+const adam = new Adam(params);
+const rng = new Rng(0);
+const shape: [number, number, number, number] = [c.sequences * c.model.frames, c.crop, c.crop, 3];
+const batch = { sharp: tf.randomUniform(shape, -1, 1) as tf.Tensor4D, blurry: tf.randomUniform(shape, -1, 1) as tf.Tensor4D };
+const objective = { schedule: makeSchedule(c.diffusion), prediction: c.diffusion.prediction };
+const between = live;
+for (let i = 0; i < steps; i++) {
+  const t0 = performance.now();
+  const { grads } = lossAndGrads(model, objective, batch, rng);
+  const afterGrads = live;
+  const clip = clipByGlobalNorm(grads, c.gradClip);
+  adam.apply(clip.grads, c.lr);
+  tf.dispose([...new Set([...grads.values(), ...clip.grads.values()])]);
+  process.stdout.write(
+    `step ${i + 1}: ${(performance.now() - t0).toFixed(0)} ms; live tensor bytes: ${mb(between)} MB between steps, ` +
+      `${mb(afterGrads)} MB after the backward, peak ${mb(peak)} MB; wasm heap ${mb(wasm.HEAPU8.buffer.byteLength)} MB\n`,
+  );
+}
+process.stdout.write(`${c.name}, ${info.threads} thread(s): peak live ${mb(peak)} MB; wasm heap ${mb(wasm.HEAPU8.buffer.byteLength)} MB\n`);
+if (process.argv.includes('--where')) {
+  const frames = peakShapes.split('\n').filter((l) => l.includes('/src/'));
+  process.stdout.write(`last new peak allocated at:\n${frames.slice(0, 12).join('\n')}\n`);
+}
+tf.dispose([batch.sharp, batch.blurry]);
+adam.dispose();
+disposeModel(model);
+shutdownBackend();
