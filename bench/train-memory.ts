@@ -29,6 +29,7 @@ interface WasmBackendView {
   dataIdMap: { data: WeakMap<object, DataInfo>; dataIdsCount: number };
 }
 
+Error.stackTraceLimit = 60;
 const name = (process.argv[2] ?? 'reference') as CaseName;
 const stepsArg = process.argv.indexOf('--steps');
 const steps = stepsArg >= 0 ? Number(process.argv[stepsArg + 1]) : 1;
@@ -44,14 +45,24 @@ let live = 0;
 let peak = 0;
 let peakShapes = '';
 let recordAbove = 0;
+let peakSizes: [number, number][] = [];
+let peakOrigins: [string, number][] = [];
+// --trace: the project source lines that allocated each live buffer of 256 KB or more (slow: a stack per malloc).
+const tracing = process.argv.includes('--trace');
+const origins = new Map<number, string>();
+const root = new URL('..', import.meta.url).pathname;
+function origin(stack: string): string {
+  const lines = stack.split('\n').filter((l) => l.includes(`${root}src/`) && !l.includes('/src/nn/custom.ts'));
+  return lines.slice(0, 2).map((l) => l.trim().replace(`${root}`, '').replace(/^at /, '')).join(' < ') || '(outside src/)';
+}
 // emscripten's first _malloc call replaces Module._malloc with the raw export; call it once before wrapping.
 wasm._free(wasm._malloc(16));
 const malloc = wasm._malloc.bind(wasm);
 const free = wasm._free.bind(wasm);
-const shapesOf = new Map<number, string>();
 wasm._malloc = (bytes: number) => {
   const p = malloc(bytes) >>> 0;
   sizes.set(p, bytes);
+  if (tracing && bytes >= 1 << 18) origins.set(p, origin(new Error().stack ?? ''));
   live += bytes;
   if (live > peak) {
     peak = live;
@@ -59,6 +70,14 @@ wasm._malloc = (bytes: number) => {
     if (peak > recordAbove) {
       recordAbove = peak + (8 << 20);
       peakShapes = new Error().stack ?? '';
+      const bySize = new Map<number, number>();
+      for (const b of sizes.values()) bySize.set(b, (bySize.get(b) ?? 0) + 1);
+      peakSizes = [...bySize].sort((a, b) => b[0] * b[1] - a[0] * a[1]);
+      if (tracing) {
+        const byOrigin = new Map<string, number>();
+        for (const [ptr, o] of origins) byOrigin.set(o, (byOrigin.get(o) ?? 0) + sizes.get(ptr)!);
+        peakOrigins = [...byOrigin].sort((a, b) => b[1] - a[1]);
+      }
     }
   }
   return p;
@@ -68,7 +87,7 @@ wasm._free = (p: number) => {
   if (bytes !== undefined) {
     live -= bytes;
     sizes.delete(p >>> 0);
-    shapesOf.delete(p >>> 0);
+    origins.delete(p >>> 0);
   }
   free(p);
 };
@@ -96,8 +115,14 @@ for (let i = 0; i < steps; i++) {
 }
 process.stdout.write(`${c.name}, ${info.threads} thread(s): peak live ${mb(peak)} MB; wasm heap ${mb(wasm.HEAPU8.buffer.byteLength)} MB\n`);
 if (process.argv.includes('--where')) {
-  const frames = peakShapes.split('\n').filter((l) => l.includes('/src/'));
+  const frames = peakShapes.split('\n').filter((l) => l.includes(`${root}src/`));
   process.stdout.write(`last new peak allocated at:\n${frames.slice(0, 12).join('\n')}\n`);
+  process.stdout.write('live buffers at that peak, by size (MB x count = MB):\n');
+  for (const [b, n] of peakSizes.slice(0, 20)) process.stdout.write(`  ${(b / 2 ** 20).toFixed(2)} x ${n} = ${mb(b * n)}\n`);
+  if (tracing) {
+    process.stdout.write('live buffers at that peak, by the source line that made them (MB):\n');
+    for (const [o, b] of peakOrigins.slice(0, 40)) process.stdout.write(`  ${mb(b).padStart(5)}  ${o}\n`);
+  }
 }
 tf.dispose([batch.sharp, batch.blurry]);
 adam.dispose();
