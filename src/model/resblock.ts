@@ -44,7 +44,8 @@ export interface Dropout {
 
 /** x: [N,H,W,Ci], tembAct: SiLU(temb) [N, E] → [N,H,W,Co]. */
 export function applyResBlock(p: ResBlockParams, x: tf.Tensor4D, tembAct: tf.Tensor2D, dropout?: Dropout): tf.Tensor4D {
-  const [n, hgt, wid, cout] = [...x.shape.slice(0, 3), p.conv1.w.shape[3]!] as [number, number, number, number];
+  const [n, hgt, wid] = x.shape;
+  const cout = p.conv1.w.shape[3]!;
   let h = applyConv(p.conv1, applyNormSilu(p.norm1, x));
   const t = applyDense(p.temb, tembAct);
   // Ops whose gradients save nothing they do not need (src/nn/elementwise.ts): tf.add would keep h alive.
