@@ -103,13 +103,16 @@ const objective = { schedule: makeSchedule(c.diffusion), prediction: c.diffusion
 const between = live;
 for (let i = 0; i < steps; i++) {
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   const { grads } = lossAndGrads(model, objective, batch, rng);
   const afterGrads = live;
   const clip = clipByGlobalNorm(grads, c.gradClip);
   adam.apply(clip.grads, c.lr);
   tf.dispose([...new Set([...grads.values(), ...clip.grads.values()])]);
+  const cpu = process.cpuUsage(cpu0);
+  // CPU time of this process (all threads) is steadier than wall time on a machine shared with other jobs.
   process.stdout.write(
-    `step ${i + 1}: ${(performance.now() - t0).toFixed(0)} ms; live tensor bytes: ${mb(between)} MB between steps, ` +
+    `step ${i + 1}: ${(performance.now() - t0).toFixed(0)} ms wall, ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms cpu; live tensor bytes: ${mb(between)} MB between steps, ` +
       `${mb(afterGrads)} MB after the backward, peak ${mb(peak)} MB; wasm heap ${mb(wasm.HEAPU8.buffer.byteLength)} MB\n`,
   );
 }
