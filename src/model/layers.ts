@@ -3,7 +3,7 @@
  * parameter records created from a ParamScope plus pure apply functions over src/nn ops.
  */
 import * as tf from '@tensorflow/tfjs';
-import { addBias, conv2d, groupNorm, linear, type ParamScope } from '../nn/index.ts';
+import { addBias, conv2d, groupNorm, groupNormSilu, linear, type ParamScope } from '../nn/index.ts';
 import { groupsFor } from './config.ts';
 
 export interface ConvParams {
@@ -56,4 +56,9 @@ export function applyDense<T extends tf.Tensor>(p: DenseParams, x: T): T {
 
 export function applyNorm(p: NormParams, x: tf.Tensor4D): tf.Tensor4D {
   return groupNorm(x, p.gamma as tf.Tensor1D, p.beta as tf.Tensor1D, p.groups);
+}
+
+/** SiLU(GroupNorm(x)) as one op that recomputes the normalised map in its backward (less memory). */
+export function applyNormSilu(p: NormParams, x: tf.Tensor4D): tf.Tensor4D {
+  return groupNormSilu(x, p.gamma as tf.Tensor1D, p.beta as tf.Tensor1D, p.groups);
 }

@@ -3,11 +3,11 @@
  * init) → + skip (1x1 conv when the width changes).
  */
 import * as tf from '@tensorflow/tfjs';
-import { silu, type ParamScope } from '../nn/index.ts';
+import { addBroadcast, addSame, reshape, type ParamScope } from '../nn/index.ts';
 import {
   applyConv,
   applyDense,
-  applyNorm,
+  applyNormSilu,
   createConv,
   createDense,
   createNorm,
@@ -44,12 +44,15 @@ export interface Dropout {
 
 /** x: [N,H,W,Ci], tembAct: SiLU(temb) [N, E] → [N,H,W,Co]. */
 export function applyResBlock(p: ResBlockParams, x: tf.Tensor4D, tembAct: tf.Tensor2D, dropout?: Dropout): tf.Tensor4D {
-  const [n] = x.shape;
-  let h = applyConv(p.conv1, silu(applyNorm(p.norm1, x)));
+  const [n, hgt, wid] = x.shape;
+  const cout = p.conv1.w.shape[3]!;
+  let h = applyConv(p.conv1, applyNormSilu(p.norm1, x));
   const t = applyDense(p.temb, tembAct);
-  h = tf.add(h, tf.reshape(t, [n, 1, 1, t.shape[1]]));
-  h = silu(applyNorm(p.norm2, h));
+  // Ops whose gradients save nothing they do not need (src/nn/elementwise.ts): tf.add would keep h alive.
+  const ht = addBroadcast(reshape<tf.Rank.R4>(h, [n, 1, hgt * wid, cout]), reshape<tf.Rank.R4>(t, [n, 1, 1, cout]));
+  h = reshape<tf.Rank.R4>(ht, [n, hgt, wid, cout]);
+  h = applyNormSilu(p.norm2, h);
   if (dropout && dropout.seed !== undefined && dropout.rate > 0) h = tf.dropout(h, dropout.rate, undefined, dropout.seed) as tf.Tensor4D;
   h = applyConv(p.conv2, h);
-  return tf.add(p.skip ? applyConv(p.skip, x) : x, h);
+  return addSame(p.skip ? applyConv(p.skip, x) : x, h);
 }

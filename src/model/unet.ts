@@ -4,10 +4,10 @@
  * channel concatenation, with WTSA + MRPE where the config puts attention (layout.ts).
  */
 import * as tf from '@tensorflow/tfjs';
-import { ParamStore, silu, upsampleNearest2x, type ParamInfo } from '../nn/index.ts';
+import { ParamStore, concatChannels, silu, upsampleNearest2x, type ParamInfo } from '../nn/index.ts';
 import type { ModelConfig } from './config.ts';
 import { downsamplings } from './config.ts';
-import { applyConv, applyNorm, createConv, createNorm, type ConvParams, type NormParams } from './layers.ts';
+import { applyConv, applyNormSilu, createConv, createNorm, type ConvParams, type NormParams } from './layers.ts';
 import { OUT_CHANNELS, unetLayout, type Block } from './layout.ts';
 import { applyResBlock, createResBlock, type ResBlockParams } from './resblock.ts';
 import { applyTimeEmbedding, createTimeEmbedding, type TimeEmbeddingParams } from './timestep.ts';
@@ -126,33 +126,43 @@ export function predict(
   const skips: tf.Tensor4D[] = [];
   let x: tf.Tensor4D = tf.concat([xNoisy, blurry], 3);
   let dropoutIndex = 0;
+  // Each block in its own tidy, and a block's input disposed once no later block reads it: inside
+  // tf.variableGrads the forward is one big scope that would otherwise hold every intermediate of every
+  // block until the loss is computed. The gradient tape keeps its own handles on what it saved.
+  const apply = (f: (input: tf.Tensor4D) => tf.Tensor4D): void => {
+    const input = x;
+    x = tf.tidy(() => f(input));
+    if (!skips.includes(input)) input.dispose();
+  };
   for (const b of model.blocks) {
     switch (b.kind) {
       case 'convIn':
-        x = applyConv(b.conv, x);
+        apply((h) => applyConv(b.conv, h));
         break;
       case 'push':
         skips.push(x);
         break;
       case 'res': {
-        if (b.concatSkip > 0) x = tf.concat([x, skips.pop()!], 3);
+        const skip = b.concatSkip > 0 ? skips.pop()! : null;
         const seed = opts.dropoutSeed === undefined ? undefined : opts.dropoutSeed * 7919 + dropoutIndex++;
-        x = applyResBlock(b.res, x, tembAct, { rate: c.dropout, seed });
+        apply((h) => applyResBlock(b.res, skip ? concatChannels([h, skip]) : h, tembAct, { rate: c.dropout, seed }));
+        if (skip && !skips.includes(skip)) skip.dispose();
         break;
       }
       case 'attn':
-        x = applyAttention(b.attn, x);
+        apply((h) => applyAttention(b.attn, h));
         break;
       case 'down':
-        x = applyConv(b.conv, x, 2);
+        apply((h) => applyConv(b.conv, h, 2));
         break;
       case 'up':
-        x = applyConv(b.conv, upsampleNearest2x(x));
+        apply((h) => applyConv(b.conv, upsampleNearest2x(h)));
         break;
       case 'out':
-        x = applyConv(b.conv, silu(applyNorm(b.norm, x)));
+        apply((h) => applyConv(b.conv, applyNormSilu(b.norm, h)));
         break;
     }
   }
+  tembAct.dispose();
   return x;
 }

@@ -5,9 +5,11 @@
  * at the bottom/right; `windowKeyMask` keeps the padding out of the attention.
  *
  * Every step is a reshape or a rank-4 transpose (rank > 4 transposes take a slow generic path on
- * wasm, wasm-perf.md §4), so the gradients are cheap too.
+ * wasm, wasm-perf.md §4). Partition and merge are each other's gradient, run as one custom op each, so
+ * the backward keeps none of the transposed copies and frees each gradient as soon as it is used.
  */
 import * as tf from '@tensorflow/tfjs';
+import { nativeGradients, withGrad } from '../nn/index.ts';
 
 export interface WindowGeometry {
   /** Sequences S (images / frames). */
@@ -55,7 +57,7 @@ function padded(g: WindowGeometry): boolean {
 }
 
 /** x: [S·F, H, W, C] → [S·nh·nw, F·M·M, C]. */
-export function partitionWindows(x: tf.Tensor4D, g: WindowGeometry): tf.Tensor3D {
+function partitionPlain(x: tf.Tensor4D, g: WindowGeometry): tf.Tensor3D {
   const { seqs: s, frames: f, window: m, rows: nh, cols: nw, channels: c } = g;
   const hp = nh * m;
   const wp = nw * m;
@@ -75,8 +77,8 @@ export function partitionWindows(x: tf.Tensor4D, g: WindowGeometry): tf.Tensor3D
   return tf.reshape(grouped, [s * nh * nw, f * m * m, c]);
 }
 
-/** The exact inverse of partitionWindows: [S·nh·nw, F·M·M, C] → [S·F, H, W, C] (padding dropped). */
-export function mergeWindows(tokens: tf.Tensor3D, g: WindowGeometry): tf.Tensor4D {
+/** The exact inverse of partitionPlain: [S·nh·nw, F·M·M, C] → [S·F, H, W, C] (padding dropped). */
+function mergePlain(tokens: tf.Tensor3D, g: WindowGeometry): tf.Tensor4D {
   const { seqs: s, frames: f, window: m, rows: nh, cols: nw, channels: c } = g;
   let perFrame: tf.Tensor4D;
   if (f === 1) {
@@ -87,6 +89,44 @@ export function mergeWindows(tokens: tf.Tensor3D, g: WindowGeometry): tf.Tensor4
   }
   const images: tf.Tensor4D = tf.reshape(tf.transpose(perFrame, [0, 2, 1, 3]), [s * f, nh * m, nw * m, c]);
   return padded(g) ? tf.slice(images, [0, 0, 0, 0], [s * f, g.height, g.width, c]) : images;
+}
+
+function geometryKey(g: WindowGeometry): string {
+  return [g.seqs, g.frames, g.height, g.width, g.channels, g.window].join(',');
+}
+
+// The gradient of a partition is the merge of the gradient (padding positions get none), and vice versa.
+const partitionOps = new Map<string, (x: tf.Tensor4D) => tf.Tensor3D>();
+const mergeOps = new Map<string, (tokens: tf.Tensor3D) => tf.Tensor4D>();
+
+/** x: [S·F, H, W, C] → [S·nh·nw, F·M·M, C], zero-padding H and W up to multiples of M. */
+export function partitionWindows(x: tf.Tensor4D, g: WindowGeometry): tf.Tensor3D {
+  if (nativeGradients()) return partitionPlain(x, g);
+  const key = geometryKey(g);
+  let op = partitionOps.get(key);
+  if (!op) {
+    op = withGrad<[tf.Tensor4D], tf.Tensor3D>(
+      ([xi]) => partitionPlain(xi, g),
+      (dy) => [mergePlain(dy, g)],
+    );
+    partitionOps.set(key, op);
+  }
+  return op(x);
+}
+
+/** The exact inverse of partitionWindows: [S·nh·nw, F·M·M, C] → [S·F, H, W, C] (padding dropped). */
+export function mergeWindows(tokens: tf.Tensor3D, g: WindowGeometry): tf.Tensor4D {
+  if (nativeGradients()) return mergePlain(tokens, g);
+  const key = geometryKey(g);
+  let op = mergeOps.get(key);
+  if (!op) {
+    op = withGrad<[tf.Tensor3D], tf.Tensor4D>(
+      ([ti]) => mergePlain(ti, g),
+      (dy) => [partitionPlain(dy, g)],
+    );
+    mergeOps.set(key, op);
+  }
+  return op(tokens);
 }
 
 /** Logit offset for masked keys; large enough that exp underflows to 0, small enough to stay finite. */

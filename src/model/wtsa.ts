@@ -7,7 +7,7 @@
  *   x + merge(dense_out(attention)), with dense_out zero-initialised so the block starts as the identity.
  */
 import * as tf from '@tensorflow/tfjs';
-import { gatherRelativeBias, windowAttention, type ParamScope } from '../nn/index.ts';
+import { addBroadcast, addSame, gatherRelativeBias, reshape, windowAttention, type ParamScope } from '../nn/index.ts';
 import type { AttentionKind, ModelConfig } from './config.ts';
 import { headsFor } from './config.ts';
 import { applyDense, applyNorm, createDense, createNorm, type DenseParams, type NormParams } from './layers.ts';
@@ -65,20 +65,20 @@ export function applyAttention(p: AttentionParams, x: tf.Tensor4D): tf.Tensor4D 
   let h = applyNorm(p.norm, x);
   if (p.framePE) {
     const f = p.frames;
-    const pe = tf.reshape(p.framePE, [1, f, 1, c]);
-    h = tf.reshape(tf.add(tf.reshape(h, [n / f, f, hgt * wid, c]), pe), [n, hgt, wid, c]);
+    const pe = reshape<tf.Rank.R4>(p.framePE, [1, f, 1, c]);
+    h = reshape<tf.Rank.R4>(addBroadcast(reshape<tf.Rank.R4>(h, [n / f, f, hgt * wid, c]), pe), [n, hgt, wid, c]);
   }
   const g = attentionGeometry(p, x.shape);
   const tokens = partitionWindows(h, g); // [Wn, T, C]
   const [wn, t] = tokens.shape;
   const d = c / p.heads;
-  const split = (y: tf.Tensor3D): tf.Tensor4D => tf.reshape(y, [wn, t, p.heads, d]);
+  const split = (y: tf.Tensor3D): tf.Tensor4D => reshape<tf.Rank.R4>(y, [wn, t, p.heads, d]);
   const q = split(applyDense(p.q, tokens));
   const k = split(applyDense(p.k, tokens));
   const v = split(applyDense(p.v, tokens));
   const bias = p.relTable ? gatherRelativeBias(p.relTable as tf.Tensor2D, frameWindowRelativeIndex(p.window, g.frames)) : undefined;
   const mask = windowKeyMask(g);
   const o = windowAttention(q, k, v, { bias, keyMask: mask ? tf.tensor2d(mask, [wn, t]) : undefined });
-  const projected = applyDense(p.out, tf.reshape(o, [wn, t, c]) as tf.Tensor3D);
-  return tf.add(x, mergeWindows(projected, g));
+  const projected = applyDense(p.out, reshape<tf.Rank.R3>(o, [wn, t, c]));
+  return addSame(x, mergeWindows(projected, g));
 }

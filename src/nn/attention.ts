@@ -114,19 +114,21 @@ function coreOp(windows: number, heads: number, scale: number, mask: tf.Tensor4D
       let s: tf.Tensor = tf.add(tf.reshape(dwbmm(tbdToTDB(qs), toDBT(k)), [t, windows, heads, t]), bias);
       if (mask) s = tf.add(s, mask);
       const p = tf.reshape(tf.softmax(s), [t, b, t]) as tf.Tensor3D;
-      const o = dwbmm(tf.transpose(p, [0, 2, 1]), toTBD(v));
-      save([qs, k, v, p, o]);
-      return fromTBD(o, windows, heads);
+      const out = fromTBD(dwbmm(tf.transpose(p, [0, 2, 1]), toTBD(v)), windows, heads);
+      // The output itself, not its (t,b,e) layout: the next layer keeps this buffer anyway.
+      save([qs, k, v, p, out]);
+      return out;
     },
     (dOut, saved) => {
-      const [qs, k, v, p, o] = saved as [tf.Tensor3D, tf.Tensor4D, tf.Tensor4D, tf.Tensor3D, tf.Tensor3D];
+      const [qs, k, v, p, out] = saved as [tf.Tensor3D, tf.Tensor4D, tf.Tensor4D, tf.Tensor3D, tf.Tensor4D];
       const t = qs.shape[0];
       const dO = toTBD(dOut);
       const dP = dwbmm(tbdToTDB(dO), toDBT(v));
       const dV = fromDBT(dwbmm(tbdToDTB(dO), p), windows, heads);
       // Softmax backward: dS = P ∘ (dP − Σ_s P∘dP), where Σ_s P∘dP = Σ_e dO∘O costs a pass over the
-      // small tensors instead of two over [T, B, T].
-      const dS = tf.mul(p, tf.sub(dP, tf.sum(tf.mul(dO, o), 2, true))) as tf.Tensor3D;
+      // small tensors instead of two over [T, B, T]; summed over the innermost axis of [W, T, h, e].
+      const rowDot = tf.reshape(tf.transpose(tf.sum(tf.mul(dOut, out), 3), [1, 0, 2]), [t, windows * heads, 1]);
+      const dS = tf.mul(p, tf.sub(dP, rowDot)) as tf.Tensor3D;
       // Σ over windows of dS, as an avgPool over the window axis.
       const pooled = tf.avgPool(tf.reshape(dS, [t, windows, 1, heads * t]) as tf.Tensor4D, [windows, 1], 1, 'valid');
       const dBias = tf.reshape(tf.mul(pooled, windows), [t, 1, heads, t]);

@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { dense } from './dense.ts';
 import { nativeGradients, withGrad } from './custom.ts';
+import { reshape } from './elementwise.ts';
 
 export type ConvPadding = 'same' | 'valid';
 
@@ -153,8 +154,8 @@ export function conv2d(x: tf.Tensor4D, w: tf.Tensor4D, stride: 1 | 2 = 1, paddin
   if (nativeGradients()) return tf.conv2d(x, w, stride, padding);
   if (stride === 1) {
     if (kh === 1 && kw === 1) {
-      const y = dense(tf.reshape(x, [n * h * wd, ci]), tf.reshape(w, [ci, co]));
-      return tf.reshape(y, [n, h, wd, co]);
+      const y = dense(reshape<tf.Rank.R2>(x, [n * h * wd, ci]), reshape<tf.Rank.R2>(w, [ci, co]));
+      return reshape<tf.Rank.R4>(y, [n, h, wd, co]);
     }
     return conv2dStride1(x, w, stride1Pads(kh, kw, padding));
   }

@@ -7,6 +7,30 @@ import * as tf from '@tensorflow/tfjs';
 
 type Saver = (tensors: tf.Tensor[]) => void;
 
+let identityShared = false;
+
+/**
+ * Makes tf's Identity kernel on wasm share its input's buffer (as Reshape does, and as the cpu backend's
+ * Identity does) instead of copying it. tf clones every tensor a gradient saves, a custom op's `save` and
+ * every recorded kernel's saved inputs and outputs alike, and the wasm kernel's clone is a full copy: the
+ * forward pass held each saved activation twice (a training step of the reference UNet peaked at 1.9 GB of
+ * live tensors, half of them copies). Buffers are never written in place once made, so sharing is safe.
+ */
+export function shareIdentityOnWasm(): void {
+  if (identityShared || tf.getBackend() !== 'wasm') return;
+  identityShared = true;
+  tf.unregisterKernel('Identity', 'wasm');
+  tf.registerKernel({
+    kernelName: 'Identity',
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, backend }) => {
+      const x = inputs['x'] as tf.TensorInfo;
+      (backend as unknown as { incRef(dataId: tf.DataId): void }).incRef(x.dataId);
+      return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+    },
+  });
+}
+
 let releaseDepth = 0;
 
 /**
@@ -50,7 +74,10 @@ export function withGrad<I extends tf.Tensor[], O extends tf.Tensor>(
     const inputs = args.slice(0, -1) as I;
     return { value: forward(inputs, save), gradFunc: (dy: O, saved: tf.Tensor[]) => runBackward(backward, dy, saved) };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
-  return (...inputs: I) => op(...inputs) as O;
+  return (...inputs: I) => {
+    shareIdentityOnWasm();
+    return op(...inputs) as O;
+  };
 }
 
 /**

@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { matMulTN, nativeGradients, sumRows, withGrad } from './custom.ts';
+import { reshape } from './elementwise.ts';
 
 const denseOp = withGrad<[tf.Tensor2D, tf.Tensor2D], tf.Tensor2D>(
   ([x, w], save) => {
@@ -38,7 +39,7 @@ export function addBias<T extends tf.Tensor>(x: T, b: tf.Tensor1D): T {
 export function linear<T extends tf.Tensor>(x: T, w: tf.Tensor2D, b?: tf.Tensor1D): T {
   const k = x.shape[x.rank - 1]!;
   const lead = x.shape.slice(0, -1);
-  let y: tf.Tensor = dense(tf.reshape(x, [x.size / k, k]), w);
+  let y: tf.Tensor = dense(reshape<tf.Rank.R2>(x, [x.size / k, k]), w);
   if (b) y = addBias(y, b);
-  return tf.reshape(y, [...lead, w.shape[1]]) as T;
+  return reshape(y, [...lead, w.shape[1]]) as T;
 }
