@@ -80,6 +80,15 @@ describe('run directory reader', () => {
     assert.equal(groupNote(groups[0]!), '0 of 2 seeds done; eee trained, not yet evaluated; fff sampled, not yet evaluated');
   });
 
+  it('lists trials in the spec\'s order (trial.json index), those without one after, by id', () => {
+    write('order/b4/trial.json', JSON.stringify({ id: 'b4', label: 'frames=4', swept: { 'model.frames': 4 }, index: 2 }));
+    write('order/c1/trial.json', JSON.stringify({ id: 'c1', label: 'frames=1', swept: { 'model.frames': 1 }, index: 0 }));
+    write('order/a2/trial.json', JSON.stringify({ id: 'a2', label: 'frames=2', swept: { 'model.frames': 2 }, index: 1 }));
+    write('order/0z/trial.json', JSON.stringify({ id: '0z', label: 'old', swept: { 'model.frames': 8 } }));
+    write('order/0y/config.json', '{}');
+    assert.deepEqual(readRunsDir(path.join(root, 'order')).trials.map((t) => t.id), ['c1', 'a2', 'b4', '0y', '0z']);
+  });
+
   it('a missing or empty runs directory is a usage error that says what to pass', () => {
     assert.throws(() => readRunsDir(path.join(root, 'nope')), (e: unknown) => e instanceof UsageError && /does not exist/.test(e.message));
     assert.throws(() => readRunsDir(path.join(root, 'empty')), (e: unknown) => e instanceof UsageError && /runs\/<experiment>\//.test(e.message));

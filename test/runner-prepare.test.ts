@@ -104,7 +104,7 @@ describe('divd prepare', () => {
       assert.deepEqual(fs.readdirSync(dir).sort(), ['config.json', 'status.json', 'tracking.json', 'trial.json']);
       assert.deepEqual(readJson(path.join(dir, 'config.json')), t.config, 'config.json is the resolved config');
       const run = trackerRun(dir);
-      assert.deepEqual(readJson(path.join(dir, 'trial.json')), { id: t.id, label, variant: t.variant, swept: t.swept, seed: t.config.train.seed, mlflowRunId: run.runId });
+      assert.deepEqual(readJson(path.join(dir, 'trial.json')), { id: t.id, label, variant: t.variant, swept: t.swept, seed: t.config.train.seed, index: t.index, mlflowRunId: run.runId });
       const status = readJson<{ stage: string; startedAt?: string }>(path.join(dir, 'status.json'));
       assert.equal(status.stage, 'pending');
       assert.equal(status.startedAt, undefined, 'nothing has started');

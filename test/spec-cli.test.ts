@@ -37,23 +37,23 @@ describe('divd plan', () => {
       assert.equal(t.statusFile, null);
       assert.equal(t.runDir, path.join(tmp, 'ablation-windows-cpu', t.id));
     }
-    assert.deepEqual(report.trials.map((t) => t.swept['model.windows']), [[3, 2, 1, 1], [4, 3, 2, 1], [6, 4, 3, 2]]);
+    assert.deepEqual(report.trials.map((t) => t.swept['model.windows']), [[2, 1, 1], [4, 2, 1], [8, 4, 2]]);
     assert.deepEqual(report.counts, { pending: 3 });
-    assert.equal(report.pendingTrainSteps, 3 * 2000);
+    assert.equal(report.pendingTrainSteps, 3 * 400);
   });
 
   it('reads the stage from runs/<experiment>/<id>/status.json', () => {
     const first = (JSON.parse(divd(['plan', 'experiments/ablation-mrpe-cpu.yaml', '--json', '--runs', tmp]).stdout) as PlanJson).trials;
     const dir = path.join(tmp, 'ablation-mrpe-cpu', first[1].id);
     fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(path.join(dir, 'status.json'), JSON.stringify({ stage: 'done', step: 2000 }));
+    fs.writeFileSync(path.join(dir, 'status.json'), JSON.stringify({ stage: 'done', step: 400 }));
     const r = divd(['plan', 'experiments/ablation-mrpe-cpu.yaml', '--json', '--runs', tmp]);
     assert.equal(r.status, 0, r.stderr);
     const report = JSON.parse(r.stdout) as PlanJson;
     assert.equal(report.trials[1].status, 'done');
-    assert.deepEqual(report.trials[1].statusFile, { stage: 'done', step: 2000 });
+    assert.deepEqual(report.trials[1].statusFile, { stage: 'done', step: 400 });
     assert.deepEqual(report.counts, { pending: 3, done: 1 });
-    assert.equal(report.pendingTrainSteps, 3 * 2000);
+    assert.equal(report.pendingTrainSteps, 3 * 400);
   });
 
   it('text output lists id, status, label and swept values', () => {

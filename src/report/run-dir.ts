@@ -111,6 +111,8 @@ function parseInfo(obj: JsonObject | undefined, dirName: string, config: JsonObj
   const seed = finiteNumber(obj?.seed) ?? finiteNumber(getPath(config, 'train.seed'));
   if (seed !== undefined) info.seed = seed;
   if (typeof obj?.mlflowRunId === 'string') info.mlflowRunId = obj.mlflowRunId;
+  const index = finiteNumber(obj?.index);
+  if (index !== undefined) info.index = index;
   return info;
 }
 
@@ -197,7 +199,9 @@ export function readRunsDir(dir: string): ExperimentRuns {
     .sort()
     .map((name) => path.join(abs, name))
     .filter((d) => statSync(d).isDirectory() && contractFiles.some((f) => existsSync(path.join(d, f))))
-    .map(readTrialDir);
+    .map(readTrialDir)
+    // The spec's order (a sweep's 1, 2, 4 rather than the ids' hash order); directories without one after, by id.
+    .sort((a, b) => (a.info.index ?? Infinity) - (b.info.index ?? Infinity) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   if (trials.length === 0) {
     throw new UsageError(
       `runs directory ${dir} holds no trial directories (each needs at least one of ${contractFiles.join(', ')}); ` +

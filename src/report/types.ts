@@ -28,6 +28,8 @@ export interface TrialInfo {
   swept: Record<string, JsonValue>;
   seed?: number;
   mlflowRunId?: string;
+  /** Position in the spec's sweep (trial.json `index`): the order tables list trials in. */
+  index?: number;
 }
 
 /** Image-quality metrics; any may be absent (e.g. FID needs the whole test set). */

@@ -22,7 +22,7 @@ export function trialRunDir(runsDir: string, experiment: string, trialId: string
 export function writeTrialFiles(dir: RunDir, trial: Trial, run: TrackedRun | undefined): void {
   const c = trial.config;
   writeJsonAtomicSync(dir.file('config.json'), c);
-  writeJsonAtomicSync(dir.file('trial.json'), { id: trial.id, label: trial.label, variant: trial.variant, swept: trial.swept, seed: c.train.seed, mlflowRunId: run?.runId });
+  writeJsonAtomicSync(dir.file('trial.json'), { id: trial.id, label: trial.label, variant: trial.variant, swept: trial.swept, seed: c.train.seed, index: trial.index, mlflowRunId: run?.runId });
 }
 
 /** True when `runDir` holds both identity files, i.e. a stage command can open it. */

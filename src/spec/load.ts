@@ -126,7 +126,7 @@ export function parseSpec(text: string, file: string): Plan {
     else byId.set(trial.id, trial);
   }
   if (issues.length) throw new SpecError(tidyIssues(issues));
-  return { file, name: spec.name, description: spec.description ?? '', trials };
+  return { file, name: spec.name, description: spec.description ?? '', trials: trials.map((t, index) => ({ ...t, index })) };
 }
 
 function resolveTrial(base: TrialConfig, combo: AxisOption[]): Trial {

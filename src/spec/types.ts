@@ -125,6 +125,8 @@ export interface Trial {
   /** Swept config paths and their values for this trial (variants' paths included). */
   swept: Record<ConfigPath, unknown>;
   config: TrialConfig;
+  /** Position in the spec's expansion order (trial.json keeps it, so reports list trials as the spec does). */
+  index?: number;
 }
 
 export interface Plan {
