@@ -4,17 +4,11 @@
  */
 import { initBackend } from '../backend/index.ts';
 import { createProgress, deblur } from '../runner/index.ts';
-import { sampleOverrides } from './stages.ts';
+import { sampleOverrides, type SamplingOverrideFlags } from './stages.ts';
 
-export interface DeblurFlags {
+export interface DeblurFlags extends SamplingOverrideFlags {
   checkpoint: string;
   out: string;
-  sampler?: string;
-  steps?: number;
-  seed?: number;
-  tile?: number;
-  tileOverlap?: number;
-  window?: string;
   fps?: number;
   force?: boolean;
   json?: boolean;

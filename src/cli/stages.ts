@@ -20,14 +20,18 @@ export interface StageFlags {
   quiet?: boolean;
 }
 
-export interface SampleFlags extends StageFlags {
-  checkpoint?: string;
+/** The flags of main.ts's samplingOverrideOptions, shared by `divd sample` and `divd deblur`. */
+export interface SamplingOverrideFlags {
   sampler?: string;
   steps?: number;
   seed?: number;
   tile?: number;
   tileOverlap?: number;
   window?: string;
+}
+
+export interface SampleFlags extends StageFlags, SamplingOverrideFlags {
+  checkpoint?: string;
   out?: string;
   force?: boolean;
 }
@@ -38,7 +42,7 @@ async function startBackend(flags: StageFlags): Promise<void> {
 }
 
 /** Sample-config overrides from flags; unknown samplers are refused here, before any work. */
-export function sampleOverrides(flags: Pick<SampleFlags, 'sampler' | 'steps' | 'seed' | 'tile' | 'tileOverlap' | 'window'>): Partial<SampleConfig> {
+export function sampleOverrides(flags: SamplingOverrideFlags): Partial<SampleConfig> {
   const o: Partial<SampleConfig> = {};
   if (flags.sampler !== undefined) {
     if (flags.sampler !== 'ddim' && flags.sampler !== 'ddpm') throw new UsageError(`--sampler must be ddim or ddpm, got ${JSON.stringify(flags.sampler)}`);

@@ -177,10 +177,13 @@ export async function sampleStage(trial: Trial, test: readonly Sequence[], dir: 
 }
 
 /** (prediction, ground truth) files of every test frame: samples/<seq>/<frame>.png against the sharp frame. */
+/** A frame's name without its extension: the stem its sample PNG and its metrics key carry. */
+const frameStem = (name: string) => name.replace(/\.[^.]+$/, '');
+
 export function samplePairs(test: readonly Sequence[], samplesDir: string): FramePairFiles[] {
   return test.flatMap((s) =>
     s.frames.map((f) => {
-      const name = f.name.replace(/\.[^.]+$/, '');
+      const name = frameStem(f.name);
       return { key: `${s.name}/${name}`, pred: path.join(samplesDir, s.name, `${name}.png`), gt: f.sharp };
     }),
   );
@@ -197,7 +200,7 @@ const INPUT_METRICS = ['psnr', 'ssim'] as const;
 export async function inputBaseline(test: readonly Sequence[], cfg: TrialConfig['eval']): Promise<Record<string, number> | undefined> {
   const metrics = cfg.metrics.filter((m): m is (typeof INPUT_METRICS)[number] => (INPUT_METRICS as readonly string[]).includes(m));
   if (metrics.length === 0) return undefined;
-  const pairs = test.flatMap((s) => s.frames.map((f) => ({ key: `${s.name}/${f.name.replace(/\.[^.]+$/, '')}`, pred: f.blurry, gt: f.sharp })));
+  const pairs = test.flatMap((s) => s.frames.map((f) => ({ key: `${s.name}/${frameStem(f.name)}`, pred: f.blurry, gt: f.sharp })));
   const scored = await evaluatePairs(pairs, { ...cfg, metrics });
   const out: Record<string, number> = {};
   for (const m of metrics) {

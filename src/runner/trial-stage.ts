@@ -89,21 +89,20 @@ const AFTER = { train: 'trained', sample: 'sampled', eval: 'done' } as const;
 
 /** Runs one stage of the trial in `runDir`. */
 export async function runTrialStage(runDir: string, stage: StageName, o: StageOptions = {}): Promise<StageResult> {
-  const { trial, dir } = openTrialDir(runDir);
+  const opened = openTrialDir(runDir);
   const exporting = stage === 'sample' && o.sample?.outDir !== undefined;
   // Exporting samples elsewhere only reads the run directory; every other stage writes it.
-  if (exporting) return runStageUnlocked(runDir, stage, o);
-  const release = await lockTrialDir(dir.dir, trial);
+  if (exporting) return runStageUnlocked(opened, stage, o, exporting);
+  const release = await lockTrialDir(opened.dir.dir, opened.trial);
   try {
-    return await runStageUnlocked(runDir, stage, o);
+    return await runStageUnlocked(opened, stage, o, exporting);
   } finally {
     release();
   }
 }
 
-async function runStageUnlocked(runDir: string, stage: StageName, o: StageOptions): Promise<StageResult> {
-  const { trial, dir, experiment, runsDir } = openTrialDir(runDir);
-  const exporting = stage === 'sample' && o.sample?.outDir !== undefined;
+async function runStageUnlocked(opened: OpenedTrial, stage: StageName, o: StageOptions, exporting: boolean): Promise<StageResult> {
+  const { trial, dir, experiment, runsDir } = opened;
   // Checks that need no data, before anything is touched: a missing checkpoint is a usage error, not a failed trial.
   if (stage === 'sample') selectCheckpoint(dir, trial.id, o.sample?.checkpoint ?? 'last');
   const progress = createProgress(`${trial.label} ${trial.id}`, { quiet: o.quiet });
