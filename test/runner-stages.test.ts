@@ -78,6 +78,13 @@ describe('divd train|sample|eval --trial', () => {
     assert.equal(fs.readFileSync(path.join(runDir, 'metrics', 'loss'), 'utf8').trim().split('\n').length, 4);
     assert.ok(fs.existsSync(path.join(runDir, 'metrics', 'test_psnr')));
     assert.ok(fs.existsSync(path.join(runDir, 'metrics', 'test_input_psnr')));
+    // The held-out loss (eval.testLoss, on by default) of the checkpoint the samples came from.
+    const m = readJson<{ metrics: { loss: number }; testLoss: { loss: number; checkpointStep: number; levels: number[] } }>(path.join(staged, 'metrics.json'));
+    assert.ok(Number.isFinite(m.metrics.loss) && m.metrics.loss > 0, `loss ${m.metrics.loss}`);
+    assert.equal(m.testLoss.loss, m.metrics.loss);
+    assert.equal(m.testLoss.checkpointStep, 4);
+    assert.equal(m.testLoss.levels.length, 6);
+    assert.ok(fs.existsSync(path.join(runDir, 'metrics', 'test_loss')));
   });
 
   it('metrics.json carries the blurry input scored like the samples: what divd eval gives the blurry frames', () => {

@@ -21,7 +21,7 @@ import {
   type TrialStatus,
 } from './types.ts';
 
-const METRIC_KEYS = ['psnr', 'ssim', 'lpips', 'fid', 'kid', 'kidStd'] as const;
+const METRIC_KEYS = ['psnr', 'ssim', 'lpips', 'fid', 'kid', 'kidStd', 'loss'] as const;
 const SEQUENCE_KEYS = ['psnr', 'ssim', 'lpips', 'frames'] as const;
 
 function isObject(v: unknown): v is JsonObject {

@@ -40,6 +40,8 @@ export interface MetricValues {
   fid?: number;
   kid?: number;
   kidStd?: number;
+  /** Held-out diffusion loss (metrics.json `metrics.loss`). */
+  loss?: number;
 }
 
 export interface SequenceMetrics {

@@ -22,6 +22,7 @@ import { evaluatePairs, type FramePairFiles } from './evaluate.ts';
 import type { RunDir } from './run-dir.ts';
 import { sampledValidator } from './val-sampling.ts';
 import { restoreSequences } from './restore.ts';
+import { testLoss, type TestLoss } from './test-loss.ts';
 import { WindowSource } from './data-source.ts';
 import { dataSourceOf, defaultDataCacheDir, loopConfig } from './trial-config.ts';
 import { loadEmaModel, selectCheckpoint, type CheckpointChoice } from './checkpoint-select.ts';
@@ -210,6 +211,36 @@ export async function inputBaseline(test: readonly Sequence[], cfg: TrialConfig[
   return out;
 }
 
+/** The checkpoint file samples/ was made with (samples.json), else the trial's last checkpoint. */
+function sampledCheckpoint(trial: Trial, dir: RunDir): string {
+  try {
+    const recorded = JSON.parse(fs.readFileSync(dir.file('samples.json'), 'utf8')) as { checkpoint?: { file?: unknown } };
+    const file = recorded.checkpoint?.file;
+    if (typeof file === 'string' && fs.existsSync(path.resolve(dir.dir, file))) return path.resolve(dir.dir, file);
+  } catch {
+    // No or unreadable samples.json (samples written by hand or by an older divd): fall back to the last.
+  }
+  return selectCheckpoint(dir, trial.id, 'last').file;
+}
+
+export interface HeldOutLoss extends TestLoss {
+  /** Training step of the checkpoint whose EMA weights were scored. */
+  checkpointStep: number;
+}
+
+/** The eval stage's model-based metric: the held-out diffusion loss of the sampled checkpoint's EMA weights. */
+async function heldOutLoss(trial: Trial, test: readonly Sequence[], dir: RunDir, ctx: TrialContext): Promise<HeldOutLoss> {
+  const c = trial.config;
+  const { model, step } = loadEmaModel(sampledCheckpoint(trial, dir));
+  try {
+    ctx.progress.stage('test loss');
+    const r = await testLoss(model, test, { diffusion: c.diffusion, padding: c.data.padding, onWindow: (d, t) => ctx.progress.update(d, t, 'windows') });
+    return { ...r, checkpointStep: step };
+  } finally {
+    disposeModel(model);
+  }
+}
+
 /** Throws (exit 2) listing the test frames that have no sample, before any scoring starts. */
 export function requireSamples(pairs: readonly FramePairFiles[], samplesDir: string): void {
   const missing = pairs.filter((p) => !fs.existsSync(p.pred));
@@ -231,13 +262,20 @@ export async function evalStage(trial: Trial, test: readonly Sequence[], dir: Ru
   ctx.progress.stage('eval');
   const report = await evaluatePairs(pairs, c.eval, { weightsDir: ctx.weightsDir, onFrame: (d, t) => ctx.progress.update(d, t, 'frames') });
   const input = await inputBaseline(test, c.eval);
-  writeJsonAtomicSync(dir.file('metrics.json'), { ...metricsJson(report), ...(input ? { input } : {}) });
+  const loss = c.eval.testLoss ? await heldOutLoss(trial, test, dir, ctx) : undefined;
+  const json = metricsJson(report);
+  writeJsonAtomicSync(dir.file('metrics.json'), {
+    ...json,
+    ...(loss ? { metrics: { ...(json.metrics as Record<string, unknown>), loss: loss.loss }, testLoss: loss } : {}),
+    ...(input ? { input } : {}),
+  });
   const finalMetrics: Record<string, number> = {};
   for (const [k, v] of Object.entries(report.metrics)) {
     if (typeof v === 'number') finalMetrics[`test_${k}`] = v;
     else (finalMetrics[`test_${k}`] = v.mean), (finalMetrics[`test_${k}_std`] = v.std);
   }
   for (const [k, v] of Object.entries(input ?? {})) finalMetrics[`test_input_${k}`] = v;
+  if (loss) finalMetrics['test_loss'] = loss.loss;
   await ctx.run?.logMetrics(finalMetrics, { step: c.train.steps });
   await ctx.run?.logArtifact(dir.file('metrics.json'));
   await ctx.run?.logArtifact(dir.file('config.json'));

@@ -47,6 +47,7 @@ export const DEFAULTS: TrialConfig = {
     ssim: { variant: 'basicsr' },
     lpips: { net: 'alex' },
     kid: { subsets: 100, subsetSize: 1000 },
+    testLoss: true,
   },
   tracking: { uri: './mlruns', experiment: '' },
   report: { enabled: true },

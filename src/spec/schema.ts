@@ -173,7 +173,7 @@ export const TRIAL_SCHEMA: JSONSchemaType<TrialConfig> = {
       type: 'object',
       description: 'Metrics on the test split.',
       additionalProperties: false,
-      required: ['metrics', 'cropBorder', 'yChannel', 'ssim', 'lpips', 'kid'],
+      required: ['metrics', 'cropBorder', 'yChannel', 'ssim', 'lpips', 'kid', 'testLoss'],
       properties: {
         metrics: { type: 'array', items: oneOf(METRICS, 'A metric.'), uniqueItems: true, description: 'Metrics to compute.' },
         cropBorder: int(0, 'Pixels dropped at each border before PSNR/SSIM.'),
@@ -199,6 +199,7 @@ export const TRIAL_SCHEMA: JSONSchemaType<TrialConfig> = {
             subsetSize: int(2, 'Frames per subset (clamped to the smaller set).'),
           },
         },
+        testLoss: bool('Also score the held-out diffusion loss on the test split at fixed noise levels (lower is better; comparable across variants of one diffusion setup).'),
       },
     },
     tracking: {

@@ -91,6 +91,11 @@ export interface EvalConfig {
   ssim: { variant: (typeof SSIM_VARIANTS)[number] };
   lpips: { net: (typeof LPIPS_NETS)[number] };
   kid: { subsets: number; subsetSize: number };
+  /**
+   * Also score the model's held-out diffusion loss on the test split (src/runner/test-loss.ts): metrics.json
+   * `metrics.loss`, the report's "Test loss" column.
+   */
+  testLoss: boolean;
 }
 
 export interface TrackingConfig {

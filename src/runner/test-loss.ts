@@ -1,0 +1,80 @@
+/**
+ * The held-out diffusion loss: the training objective evaluated on every frame of the test split at fixed
+ * noise levels with fixed noise. Unlike PSNR of samples, which rewards blur (the posterior mean) over sharp
+ * but hallucinated detail, it measures how well the model predicts the data at every noise level, and it
+ * is the same number for variants that cut the test set into different windows: the noise of a frame
+ * depends only on its sequence and index, and every frame is scored once whatever F is. This is what
+ * CPU-sized ablations can still rank variants by when their samples are too young to beat the blurry input.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { imageSize, loadWindow, testWindows, type PaddingPolicy, type Sequence } from '../../datasets/index.ts';
+import { diffusionData, makeSchedule, mseLoss, predictionTarget, qSample, randn4d, type DiffusionConfig } from '../diffusion/index.ts';
+import { predict, type DivdModel } from '../model/index.ts';
+import { Rng } from '../nn/index.ts';
+
+/** Noise levels as fractions of T: spread over the schedule so the loss weighs every level equally. */
+export const TEST_LOSS_LEVELS: readonly number[] = [0.05, 0.15, 0.3, 0.5, 0.7, 0.9];
+
+export interface TestLossOptions {
+  diffusion: DiffusionConfig;
+  padding: PaddingPolicy;
+  /** Seed of the per-frame noise (the same for every trial, so variants see identical noise). */
+  seed?: number;
+  onWindow?: (done: number, total: number) => void;
+}
+
+export interface TestLoss {
+  /** Mean squared error over every test frame, pixel, channel and level. */
+  loss: number;
+  /** The same mean at each level, keyed by the timestep. */
+  byTimestep: Record<string, number>;
+  levels: number[];
+}
+
+function frameNoise(seed: number, sequence: number, frame: number, shape: [number, number, number, number]): tf.Tensor4D {
+  return randn4d(shape, new Rng(seed + 1_000_003 * (sequence + 1) + 7_919 * frame));
+}
+
+/** The held-out loss of `model` on `test` (whole frames, non-overlapping windows of F, padding discarded). */
+export async function testLoss(model: DivdModel, test: readonly Sequence[], o: TestLossOptions): Promise<TestLoss> {
+  const schedule = makeSchedule(o.diffusion);
+  const levels = TEST_LOSS_LEVELS.map((f) => Math.round(f * (schedule.timesteps - 1)));
+  const seed = o.seed ?? 0;
+  const frames = model.config.frames;
+  const sums = new Array<number>(levels.length).fill(0);
+  let scored = 0;
+  const total = test.reduce((n, s) => n + testWindows(s.frames.length, frames, o.padding).length, 0);
+  let done = 0;
+  for (const [si, seq] of test.entries()) {
+    for (const w of testWindows(seq.frames.length, frames, o.padding)) {
+      const first = seq.frames[w.indices[0]!]!;
+      const { width, height } = await imageSize(first.sharp);
+      const crop = { x: 0, y: 0, width, height };
+      const data = await loadWindow(seq, { sequence: si, name: seq.name, indices: w.indices, crop, flipH: false, flipV: false, reversed: false });
+      const shape: [number, number, number, number] = [frames, height, width, 3];
+      const frameShape: [number, number, number, number] = [1, height, width, 3];
+      levels.forEach((t, li) => {
+        const loss = tf.tidy(() => {
+          const sharp = tf.sub(tf.mul(tf.tensor4d(data.sharp, shape), 2), 1) as tf.Tensor4D;
+          const blurry = tf.sub(tf.mul(tf.tensor4d(data.blurry, shape), 2), 1) as tf.Tensor4D;
+          const noise = tf.concat(w.indices.map((fi) => frameNoise(seed, si, fi, frameShape)), 0) as tf.Tensor4D;
+          const perImage = new Array<number>(frames).fill(t);
+          const x0 = diffusionData(o.diffusion.residual, sharp, blurry);
+          const xt = qSample(schedule, x0, noise, perImage);
+          const pred = predict(model, xt, blurry, [t]);
+          const target = predictionTarget(schedule, o.diffusion.prediction, x0, noise, perImage);
+          // Only the window's real frames count; padding frames repeat a frame scored elsewhere.
+          const keep = (x: tf.Tensor4D) => tf.slice(x, [0, 0, 0, 0], [w.valid, height, width, 3]);
+          return mseLoss(keep(pred as tf.Tensor4D), keep(target as tf.Tensor4D));
+        });
+        sums[li]! += loss.dataSync()[0]! * w.valid;
+        loss.dispose();
+      });
+      scored += w.valid;
+      o.onWindow?.(++done, total);
+    }
+  }
+  const byTimestep: Record<string, number> = {};
+  levels.forEach((t, i) => (byTimestep[String(t)] = sums[i]! / scored));
+  return { loss: sums.reduce((a, b) => a + b, 0) / (scored * levels.length), byTimestep, levels };
+}

@@ -1,0 +1,84 @@
+/**
+ * The held-out diffusion loss (eval.testLoss): every test frame scored once with noise that depends only on
+ * its sequence and index, so the number is comparable across F. Checked against closed forms on models
+ * whose output is known: an untrained DIVD UNet predicts exactly zero (its output convolution starts at 0).
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { openDataset, readImageFloat, synthesize, SYNTH_DEFAULTS, type Sequence } from '../datasets/index.ts';
+import { resolveDiffusionConfig } from '../src/diffusion/index.ts';
+import { createModel, disposeModel, resolveModelConfig, type DivdModel } from '../src/model/index.ts';
+import { TEST_LOSS_LEVELS, testLoss } from '../src/runner/test-loss.ts';
+import { useBackend } from './helpers/backends.ts';
+
+function untrained(frames: number): DivdModel {
+  return createModel(resolveModelConfig({ frames, baseChannels: 8, channelMults: [1, 2], resBlocks: 1, windows: [2, 1], headChannels: 8, groups: 4 }), 3);
+}
+
+describe('held-out diffusion loss', () => {
+  let dir: string;
+  let test: Sequence[];
+  before(async () => {
+    await useBackend('cpu');
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'divd-test-loss-'));
+    await synthesize(path.join(dir, 'data'), { ...SYNTH_DEFAULTS, sequences: 2, testSequences: 0, frames: 5, width: 16, height: 12, seed: 9 });
+    test = openDataset({ kind: 'folders', root: path.join(dir, 'data') }).train;
+  });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('an untrained residual x0 model scores exactly the residual energy 4·mean((sharp − blurry)²) at every level, for any F', async () => {
+    let sum = 0;
+    let count = 0;
+    for (const s of test) {
+      for (const f of s.frames) {
+        const [a, b] = [await readImageFloat(f.sharp), await readImageFloat(f.blurry)];
+        for (let i = 0; i < a.data.length; i++) sum += 4 * (a.data[i]! - b.data[i]!) ** 2;
+        count += a.data.length;
+      }
+    }
+    const expected = sum / count;
+    const diffusion = resolveDiffusionConfig({ timesteps: 100, prediction: 'x0', residual: true });
+    for (const frames of [1, 2, 4]) {
+      const model = untrained(frames);
+      const r = await testLoss(model, test, { diffusion, padding: 'replicate' });
+      disposeModel(model);
+      assert.equal(r.levels.length, TEST_LOSS_LEVELS.length);
+      assert.ok(Math.abs(r.loss - expected) < 1e-6 * expected, `F=${frames}: ${r.loss} vs ${expected}`);
+      for (const v of Object.values(r.byTimestep)) assert.ok(Math.abs(v - expected) < 1e-6 * expected, `F=${frames} level: ${v}`);
+    }
+  });
+
+  it('an untrained ε model scores the mean square of the noise, the same for F = 1, 2, 4: each frame\'s noise is its own and padding frames do not count', async () => {
+    const diffusion = resolveDiffusionConfig({ timesteps: 100, prediction: 'eps' });
+    const losses: number[] = [];
+    for (const frames of [1, 2, 4]) {
+      const model = untrained(frames);
+      losses.push((await testLoss(model, test, { diffusion, padding: 'replicate' })).loss);
+      disposeModel(model);
+    }
+    // 2 sequences x 5 frames x 12x16x3 standard normal values per level: the mean square is near 1.
+    assert.ok(Math.abs(losses[0]! - 1) < 0.05, `noise mean square ${losses[0]}`);
+    assert.ok(Math.abs(losses[1]! - losses[0]!) < 1e-6 && Math.abs(losses[2]! - losses[0]!) < 1e-6, losses.join(' '));
+    // Another seed draws other noise.
+    const model = untrained(2);
+    const other = (await testLoss(model, test, { diffusion, padding: 'replicate', seed: 1 })).loss;
+    disposeModel(model);
+    assert.ok(Math.abs(other - losses[0]!) > 1e-6, 'the seed changes the noise');
+  });
+
+  it('a model that predicts something scores differently from one that predicts nothing', async () => {
+    const diffusion = resolveDiffusionConfig({ timesteps: 100, prediction: 'x0', residual: true });
+    const model = untrained(2);
+    const before = (await testLoss(model, test, { diffusion, padding: 'replicate' })).loss;
+    // Give the output convolution a non-zero bias: every prediction moves by a constant.
+    const bias = model.params.variables()[model.params.names().indexOf('out.conv.b')];
+    assert.ok(bias, `an output bias among ${model.params.names().slice(-4).join(', ')}`);
+    bias.assign(bias.add(0.1));
+    const after = (await testLoss(model, test, { diffusion, padding: 'replicate' })).loss;
+    disposeModel(model);
+    assert.ok(after > before, `${after} > ${before}`);
+  });
+});
