@@ -11,6 +11,7 @@ import {
   groupNormReference,
   linear,
   silu,
+  upsampleConv3x3,
   upsampleNearest2x,
   windowAttention,
   windowAttentionReference,
@@ -81,6 +82,21 @@ describe('elementwise and resampling gradients match', () => {
       [[3, 4, 5, 2]],
       21,
     ));
+});
+
+describe('up-sampling conv (four 2x2 phase convs) equals nearest 2x + 3x3 same conv, values and gradients', () => {
+  // The reference up-samples with concat + reshape (cpu's ResizeNearestNeighborGrad is wrong for batch > 1).
+  const upsampleThenConv: Op = (x, w) => {
+    const [n, h, wd, c] = x.shape as number[] as [number, number, number, number];
+    const wide = tf.reshape(tf.concat([x, x], 3), [n, h, 2 * wd, c]);
+    const up = tf.reshape(tf.concat([wide, wide], 2), [n, 2 * h, 2 * wd, c]);
+    return tf.conv2d(as4(up), as4(w), 1, 'same');
+  };
+  it('odd sizes, more outputs than inputs', () => expectMatch((x, w) => upsampleConv3x3(as4(x), as4(w)), upsampleThenConv, [[2, 3, 5, 3], [3, 3, 3, 4]], 25));
+  it('one row and column, fewer outputs than inputs', () => expectMatch((x, w) => upsampleConv3x3(as4(x), as4(w)), upsampleThenConv, [[3, 1, 1, 5], [3, 3, 5, 2]], 26));
+  it('a non-3x3 kernel is refused', () => {
+    assert.throws(() => upsampleConv3x3(tf.zeros([1, 2, 2, 1]) as tf.Tensor4D, tf.zeros([1, 1, 1, 1]) as tf.Tensor4D), /needs a 3x3 kernel, got 1x1/);
+  });
 });
 
 describe('GroupNorm gradients match', () => {

@@ -3,7 +3,7 @@
  * parameter records created from a ParamScope plus pure apply functions over src/nn ops.
  */
 import * as tf from '@tensorflow/tfjs';
-import { addBias, conv2d, groupNorm, groupNormSilu, linear, type ParamScope } from '../nn/index.ts';
+import { addBias, conv2d, groupNorm, groupNormSilu, linear, upsampleConv3x3, type ParamScope } from '../nn/index.ts';
 import { groupsFor } from './config.ts';
 
 export interface ConvParams {
@@ -47,6 +47,11 @@ export function createNorm(scope: ParamScope, channels: number, groups: number):
 
 export function applyConv(p: ConvParams, x: tf.Tensor4D, stride: 1 | 2 = 1): tf.Tensor4D {
   return addBias(conv2d(x, p.w as tf.Tensor4D, stride), p.b as tf.Tensor1D);
+}
+
+/** Nearest 2x up-sampling then the block's 3x3 conv, as four phase convs on the low-resolution input. */
+export function applyUpsampleConv(p: ConvParams, x: tf.Tensor4D): tf.Tensor4D {
+  return addBias(upsampleConv3x3(x, p.w as tf.Tensor4D), p.b as tf.Tensor1D);
 }
 
 /** x: [..., Ci] → [..., Co]. */

@@ -4,10 +4,10 @@
  * channel concatenation, with WTSA + MRPE where the config puts attention (layout.ts).
  */
 import * as tf from '@tensorflow/tfjs';
-import { ParamStore, concatChannels, silu, upsampleNearest2x, type ParamInfo } from '../nn/index.ts';
+import { ParamStore, concatChannels, silu, type ParamInfo } from '../nn/index.ts';
 import type { ModelConfig } from './config.ts';
 import { downsamplings } from './config.ts';
-import { applyConv, applyNormSilu, createConv, createNorm, type ConvParams, type NormParams } from './layers.ts';
+import { applyConv, applyNormSilu, applyUpsampleConv, createConv, createNorm, type ConvParams, type NormParams } from './layers.ts';
 import { OUT_CHANNELS, unetLayout, type Block } from './layout.ts';
 import { applyResBlock, createResBlock, type ResBlockParams } from './resblock.ts';
 import { applyTimeEmbedding, createTimeEmbedding, type TimeEmbeddingParams } from './timestep.ts';
@@ -156,7 +156,7 @@ export function predict(
         apply((h) => applyConv(b.conv, h, 2));
         break;
       case 'up':
-        apply((h) => applyConv(b.conv, upsampleNearest2x(h)));
+        apply((h) => applyUpsampleConv(b.conv, h));
         break;
       case 'out':
         apply((h) => applyConv(b.conv, applyNormSilu(b.norm, h)));

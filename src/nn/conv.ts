@@ -12,7 +12,7 @@ import { reshape } from './elementwise.ts';
 
 export type ConvPadding = 'same' | 'valid';
 
-interface Pads {
+export interface Pads {
   top: number;
   bottom: number;
   left: number;
@@ -65,23 +65,29 @@ function filterGrad(xPadded: tf.Tensor4D, dy: tf.Tensor4D, stride: number): tf.T
   return tf.transpose(r, [1, 2, 0, 3]);
 }
 
-function conv2dStride1(x: tf.Tensor4D, w: tf.Tensor4D, p: Pads): tf.Tensor4D {
+/** Forward of a stride-1 conv with explicit zero padding (no gradient of its own: for use inside custom ops). */
+export function conv2dPadded(x: tf.Tensor4D, w: tf.Tensor4D, p: Pads): tf.Tensor4D {
+  return tf.conv2d(x, w, 1, padArg(p));
+}
+
+/** dX of conv2dPadded: a conv of dy padded by (k−1−pad) on each side with the flipped, in/out-swapped kernel. */
+export function inputGradPadded(dy: tf.Tensor4D, w: tf.Tensor4D, p: Pads): tf.Tensor4D {
   const [kh, kw] = w.shape;
-  const fwdPad = padArg(p);
-  // The input gradient is a conv of dy padded by (k-1-pad) on each side; 'same' stays 'same' when symmetric.
-  const bwdPad = padArg({ top: kh - 1 - p.top, bottom: kh - 1 - p.bottom, left: kw - 1 - p.left, right: kw - 1 - p.right });
+  return tf.conv2d(dy, flipSwap(w), 1, padArg({ top: kh - 1 - p.top, bottom: kh - 1 - p.bottom, left: kw - 1 - p.left, right: kw - 1 - p.right }));
+}
+
+/** dW of conv2dPadded (the convtrick on the padded input). */
+export function filterGradPadded(x: tf.Tensor4D, dy: tf.Tensor4D, p: Pads): tf.Tensor4D {
+  return filterGrad(padInput(x, p), dy, 1);
+}
+
+function conv2dStride1(x: tf.Tensor4D, w: tf.Tensor4D, p: Pads): tf.Tensor4D {
   const op = withGrad<[tf.Tensor4D, tf.Tensor4D], tf.Tensor4D>(
     ([xi, wi], save) => {
       save([xi, wi]);
-      return tf.conv2d(xi, wi, 1, fwdPad);
+      return conv2dPadded(xi, wi, p);
     },
-    (dy, [xi, wi]) => {
-      const xs = xi as tf.Tensor4D;
-      const ws = wi as tf.Tensor4D;
-      const dx = tf.conv2d(dy, flipSwap(ws), 1, bwdPad);
-      const dw = filterGrad(padInput(xs, p), dy, 1);
-      return [dx, dw];
-    },
+    (dy, [xi, wi]) => [inputGradPadded(dy, wi as tf.Tensor4D, p), filterGradPadded(xi as tf.Tensor4D, dy, p)],
   );
   return op(x, w);
 }

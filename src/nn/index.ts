@@ -7,6 +7,7 @@ export type { ConvPadding } from './conv.ts';
 export { dense, addBias, linear } from './dense.ts';
 export { silu } from './activation.ts';
 export { upsampleNearest2x } from './upsample.ts';
+export { upsampleConv3x3 } from './upsample-conv.ts';
 export { groupNorm, groupNormSilu, groupNormReference } from './groupnorm.ts';
 export { reshape, addSame, addBroadcast, concatChannels } from './elementwise.ts';
 export { windowAttention, windowAttentionReference, depthwiseBatchMatMul, rowsPerEntry } from './attention.ts';
