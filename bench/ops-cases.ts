@@ -13,6 +13,7 @@ import {
   groupNorm,
   groupNormReference,
   silu,
+  upsampleConv3x3,
   upsampleNearest2x,
   windowAttention,
   windowAttentionReference,
@@ -27,6 +28,8 @@ export interface OpCase {
   shape: string;
   /** Multiply-add FLOPs of forward+backward (3x forward for products); 0 for elementwise ops. */
   gflop: number;
+  /** What `plain` is when it is not the tfjs formulation a user writes first (printed under the table). */
+  plainNote?: string;
   /** Builds the inputs once and returns the two passes; `plain` is a string saying why when it cannot run. */
   setup(): { divd: Pass; plain: Pass | string; dispose(): void };
 }
@@ -158,6 +161,17 @@ export function opCases(): OpCase[] {
       (x) => upsampleNearest2x(x as tf.Tensor4D),
       (x) => tf.image.resizeNearestNeighbor(x as tf.Tensor4D, [64, 64]),
     ),
+    {
+      ...gradsCase(
+        'upsample 2x + conv 3x3',
+        '[8,32,32,64]->64',
+        (3 * 2 * 8 * 64 * 64 * 64 * 64 * 9) / 1e9, // counted as the 3x3 conv at 64x64 it computes
+        (rng) => ({ inputs: [randn([8, 32, 32, 64], rng), tf.mul(randn([3, 3, 64, 64], rng), 0.05)], dy: randn([8, 64, 64, 64], rng) }),
+        (x, w) => upsampleConv3x3(x as tf.Tensor4D, w as tf.Tensor4D),
+        (x, w) => conv2d(upsampleNearest2x(x as tf.Tensor4D), w as tf.Tensor4D, 1, 'same'),
+      ),
+      plainNote: "divd's own nearest 2x then 3x3 conv (the four phase convs' reference; tfjs's plain conv gradient does not run on wasm)",
+    },
     gradsCase(
       'GroupNorm(32)',
       '[8,64,64,32]',

@@ -17,6 +17,7 @@ export interface OpResult {
   gflop: number;
   divd: Timing;
   plain: Timing | { skipped: string };
+  plainNote?: string;
   /** max |divd − plain| / max |plain| over all gradients; null when plain did not run. */
   agreement: number | null;
 }
@@ -61,7 +62,7 @@ export async function runOpsHere(filter?: string): Promise<RunResult> {
     const divdTiming = timePass(divd, DEFAULT_TIMING);
     const plainTiming = typeof plain === 'string' ? { skipped: plain } : timePass(plain, DEFAULT_TIMING);
     dispose();
-    results.push({ name: c.name, shape: c.shape, gflop: c.gflop, divd: divdTiming, plain: plainTiming, agreement });
+    results.push({ name: c.name, shape: c.shape, gflop: c.gflop, divd: divdTiming, plain: plainTiming, agreement, ...(c.plainNote ? { plainNote: c.plainNote } : {}) });
     process.stderr.write(`  [${info.threads} thread${info.threads > 1 ? 's' : ''}] ${c.name} ${c.shape}: ${divdTiming.medianMs.toFixed(1)} ms\n`);
   }
   return { backend: info.name, threads: info.threads, simd: info.simd, ops: results };
@@ -104,7 +105,10 @@ function table(run: RunResult): string {
   });
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]): string => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-  const notes = run.ops.filter((op) => 'skipped' in op.plain).map((op) => `  n/a ${op.name}: ${(op.plain as { skipped: string }).skipped}`);
+  const notes = [
+    ...run.ops.filter((op) => 'skipped' in op.plain).map((op) => `  n/a ${op.name}: ${(op.plain as { skipped: string }).skipped}`),
+    ...run.ops.filter((op) => op.plainNote).map((op) => `  plain for ${op.name}: ${op.plainNote}`),
+  ];
   return [line(head), ...rows.map(line), ...notes].join('\n');
 }
 

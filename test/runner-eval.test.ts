@@ -61,6 +61,21 @@ describe('divd eval --pred --gt', () => {
     assert.deepEqual(JSON.parse(fs.readFileSync(path.join(tmp, 'm.json'), 'utf8')), m);
   });
 
+  it('follows symbolic links to sequence folders (a ground truth made of links into a dataset), and a link cycle ends', () => {
+    const linked = path.join(tmp, 'gt-links');
+    fs.mkdirSync(linked);
+    for (const seq of ['a', 'b']) fs.symlinkSync(path.join(tmp, 'gt', seq), path.join(linked, seq), 'dir');
+    fs.symlinkSync(linked, path.join(linked, 'b', 'loop'), 'dir'); // inside the real gt/b: a cycle back to the root
+    try {
+      const r = divd(['--pred', path.join(tmp, 'pred'), '--gt', linked, '--metrics', 'psnr', '--json']);
+      assert.equal(r.status, 0, r.stderr);
+      const direct = divd(['--pred', path.join(tmp, 'pred'), '--gt', path.join(tmp, 'gt'), '--metrics', 'psnr', '--json']);
+      assert.deepEqual((JSON.parse(r.stdout) as { metrics: unknown }).metrics, (JSON.parse(direct.stdout) as { metrics: unknown }).metrics);
+    } finally {
+      fs.rmSync(path.join(tmp, 'gt', 'b', 'loop'));
+    }
+  });
+
   it('a prediction without ground truth, an unknown metric or a missing folder exits 2 with the reason', async () => {
     const extra = path.join(tmp, 'pred', 'c', '0000.png');
     await writePng(extra, { width: 33, height: 21, data: new Uint8Array(33 * 21 * 3) });

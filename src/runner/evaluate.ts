@@ -140,11 +140,28 @@ export async function evaluatePairs(pairs: readonly FramePairFiles[], cfg: EvalC
   return buildMetricsReport(frames, setLevel, unavailable, notes);
 }
 
+function isDirectoryPath(p: string): boolean {
+  try {
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return false; // a dangling link
+  }
+}
+
+/**
+ * Every image under `dir` by relative path. Symbolic links to folders are followed (a ground-truth tree is
+ * often links into a dataset), each real folder once, so a link cycle cannot loop.
+ */
 function listImages(dir: string): string[] {
   const out: string[] = [];
+  const visited = new Set<string>();
   const walk = (d: string, rel: string) => {
+    const real = fs.realpathSync(d);
+    if (visited.has(real)) return;
+    visited.add(real);
     for (const e of fs.readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }))) {
-      if (e.isDirectory()) walk(path.join(d, e.name), rel ? `${rel}/${e.name}` : e.name);
+      const full = path.join(d, e.name);
+      if (e.isDirectory() || (e.isSymbolicLink() && isDirectoryPath(full))) walk(full, rel ? `${rel}/${e.name}` : e.name);
       else if (isImageFile(e.name)) out.push(rel ? `${rel}/${e.name}` : e.name);
     }
   };
