@@ -121,6 +121,20 @@ describe('divd train|sample|eval --trial', () => {
     assert.match(again.stderr, /export.*--force/);
   });
 
+  it('eval without checkpoints (deleted to save space): the image metrics stand, the test loss is unavailable with the reason', () => {
+    const copy = path.join(tmp, 'no-checkpoints', 'stages', path.basename(whole));
+    fs.cpSync(whole, copy, { recursive: true });
+    fs.rmSync(path.join(copy, 'checkpoints'), { recursive: true });
+    fs.rmSync(path.join(copy, 'tracking.json'), { force: true });
+    const e = divd(['eval', '--trial', copy], tmp);
+    assert.equal(e.status, 0, e.stderr);
+    assert.match(e.stderr, /test loss not computed/);
+    const m = readJson<{ metrics: { psnr: number; loss?: number }; unavailable: { loss?: string } }>(path.join(copy, 'metrics.json'));
+    assert.equal(m.metrics.psnr, readJson<{ metrics: { psnr: number } }>(path.join(whole, 'metrics.json')).metrics.psnr);
+    assert.equal(m.metrics.loss, undefined);
+    assert.match(m.unavailable.loss ?? '', /no checkpoint/);
+  });
+
   it('exits 2 for a directory that is not a run directory, before the backend starts', () => {
     const empty = path.join(tmp, 'empty');
     fs.mkdirSync(empty);

@@ -101,6 +101,10 @@ describe('shipped specs', () => {
         [['none', false, false], ['frame PE only', true, false], ['relative bias only', false, true], ['full', true, true]],
       );
       assert.deepEqual(load(`ablation-frames${size}.yaml`).trials.map((t) => t.config.model.frames), [1, 2, 4]);
+      if (size === '-cpu') {
+        // F changes the temporal context, not the frames seen per step (batch counts windows of F).
+        assert.deepEqual(load(`ablation-frames${size}.yaml`).trials.map((t) => t.config.model.frames * t.config.train.batch), [8, 8, 8]);
+      }
     });
   }
 

@@ -262,13 +262,25 @@ export async function evalStage(trial: Trial, test: readonly Sequence[], dir: Ru
   ctx.progress.stage('eval');
   const report = await evaluatePairs(pairs, c.eval, { weightsDir: ctx.weightsDir, onFrame: (d, t) => ctx.progress.update(d, t, 'frames') });
   const input = await inputBaseline(test, c.eval);
-  const loss = c.eval.testLoss ? await heldOutLoss(trial, test, dir, ctx) : undefined;
+  let loss: HeldOutLoss | undefined;
+  const unavailable: Record<string, string> = {};
+  if (c.eval.testLoss) {
+    try {
+      loss = await heldOutLoss(trial, test, dir, ctx);
+    } catch (e) {
+      // No checkpoint left (deleted to save space): the image metrics still stand, as for missing weights.
+      if (!(e instanceof UsageError)) throw e;
+      unavailable.loss = e.message;
+    }
+  }
   const json = metricsJson(report);
   writeJsonAtomicSync(dir.file('metrics.json'), {
     ...json,
     ...(loss ? { metrics: { ...(json.metrics as Record<string, unknown>), loss: loss.loss }, testLoss: loss } : {}),
+    ...(unavailable.loss ? { unavailable: { ...(json.unavailable as Record<string, unknown>), ...unavailable } } : {}),
     ...(input ? { input } : {}),
   });
+  if (unavailable.loss) ctx.progress.note(`test loss not computed: ${unavailable.loss}`);
   const finalMetrics: Record<string, number> = {};
   for (const [k, v] of Object.entries(report.metrics)) {
     if (typeof v === 'number') finalMetrics[`test_${k}`] = v;
