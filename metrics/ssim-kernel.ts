@@ -13,8 +13,8 @@
  * scalar code (float64, mirrored taps folded, left to right), so the per-pixel map is bit-identical; only
  * the order of the final summation differs (two lanes, then rows), a few ulps of the mean.
  */
-import { Code, encodeModule } from './wasm/encoder.ts';
-import type { ValType, WasmFunction } from './wasm/encoder.ts';
+import { Code, encodeModule } from '../src/wasm/encoder.ts';
+import type { ValType, WasmFunction } from '../src/wasm/encoder.ts';
 
 export interface SsimWindow {
   /** Normalised symmetric 1-D taps (odd count); the 2-D window is their outer product. */

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ssim, SSIM_VARIANTS } from '../metrics/index.ts';
 import type { Frame, SsimVariant } from '../metrics/index.ts';
-import { Code, encodeModule } from '../metrics/wasm/encoder.ts';
+import { Code, encodeModule } from '../src/wasm/encoder.ts';
 
 function lcg(seed: number): () => number {
   let s = seed >>> 0;

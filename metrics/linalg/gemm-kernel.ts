@@ -12,8 +12,8 @@
  * - `fromRow`: the sum for rows i, i+1 starts at t = i, for an A that is zero left of its diagonal
  *   (an upper trapezoidal factor), skipping the zeros.
  */
-import { Code, encodeModule } from '../wasm/encoder.ts';
-import type { ValType, WasmFunction } from '../wasm/encoder.ts';
+import { Code, encodeModule } from '../../src/wasm/encoder.ts';
+import type { ValType, WasmFunction } from '../../src/wasm/encoder.ts';
 import { sweepPairsFunction } from './sweep-kernel.ts';
 
 /** Rows of B per cache block and the depth of a k block: a 64 x 256 panel of B (128 KiB) stays in L2. */

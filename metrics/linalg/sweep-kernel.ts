@@ -9,8 +9,8 @@
  * sweepPairs(a, ld, k1, n, v, q, w, pNext, vk1, qk1) -> first row not processed; a, v, q, w, pNext are
  * byte addresses (row 0 / index 0), ld the row stride in bytes.
  */
-import { Code } from '../wasm/encoder.ts';
-import type { ValType, WasmFunction } from '../wasm/encoder.ts';
+import { Code } from '../../src/wasm/encoder.ts';
+import type { ValType, WasmFunction } from '../../src/wasm/encoder.ts';
 
 export function sweepPairsFunction(): WasmFunction {
   const [a, ld, k1, n, v, q, w, pn, vk1, qk1] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];

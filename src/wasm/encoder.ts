@@ -1,17 +1,19 @@
 /**
- * A minimal WebAssembly binary encoder: enough to write small float64 SIMD kernels (loops over linear
- * memory, f64x2 arithmetic) from TypeScript and instantiate them synchronously, with no toolchain and no
- * binary blob in the repository. The kernels that use it (e.g. ../ssim-kernel.ts) are generated code whose
- * structure reads like the JS they replace.
+ * A minimal WebAssembly binary encoder: enough to write small SIMD kernels (loops over linear memory,
+ * f64x2 and f32x4 arithmetic) from TypeScript and instantiate them synchronously, with no toolchain and no
+ * binary blob in the repository. The kernels that use it (metrics/ssim-kernel.ts, src/nn/attention-kernel.ts)
+ * are generated code whose structure reads like the JS they replace.
  *
- * Covers: one imported memory, functions with i32/f64/v128 params, locals and at most one result, exports,
- * structured control flow, i32 address arithmetic, byte loads, f64 and f64x2 loads/stores/arithmetic.
+ * Covers: one imported memory (optionally shared, to run on another module's heap), functions with
+ * i32/f32/f64/v128 params, locals and at most one result, exports, calls between them, structured control
+ * flow, i32 address arithmetic, byte loads, f32/f64 scalars, f64x2 and f32x4 (with the i32x4 ops an
+ * exponential needs) loads/stores/arithmetic.
  * Opcodes: WebAssembly core spec 2.0 (SIMD proposal merged), section 5.4.
  */
 
-export type ValType = 'i32' | 'f64' | 'v128';
+export type ValType = 'i32' | 'f32' | 'f64' | 'v128';
 
-const VALTYPE: Record<ValType, number> = { i32: 0x7f, f64: 0x7c, v128: 0x7b };
+const VALTYPE: Record<ValType, number> = { i32: 0x7f, f32: 0x7d, f64: 0x7c, v128: 0x7b };
 
 function uleb(n: number, out: number[]): void {
   do {
@@ -130,6 +132,40 @@ export class Code {
     return this.op(0x2d).memarg(0, offset);
   }
 
+  call(fn: number): this {
+    this.op(0x10);
+    uleb(fn, this.bytes);
+    return this;
+  }
+  i32Shl(): this {
+    return this.op(0x74);
+  }
+
+  // f32
+  f32Const(v: number): this {
+    this.op(0x43);
+    this.bytes.push(...new Uint8Array(new Float32Array([v]).buffer));
+    return this;
+  }
+  f32Load(offset = 0): this {
+    return this.op(0x2a).memarg(2, offset);
+  }
+  f32Store(offset = 0): this {
+    return this.op(0x38).memarg(2, offset);
+  }
+  f32Add(): this {
+    return this.op(0x92);
+  }
+  f32Mul(): this {
+    return this.op(0x94);
+  }
+  f32Div(): this {
+    return this.op(0x95);
+  }
+  f32Max(): this {
+    return this.op(0x97);
+  }
+
   // f64
   f64Const(v: number): this {
     this.op(0x44);
@@ -186,6 +222,59 @@ export class Code {
   f64x2Div(): this {
     return this.simd(0xf3);
   }
+
+  // v128 as f32x4 (and the i32x4 ops of an exponential). Loads and stores declare 4-byte alignment.
+  f32x4Load(offset = 0): this {
+    return this.simd(0x00).memarg(2, offset);
+  }
+  f32x4Store(offset = 0): this {
+    return this.simd(0x0b).memarg(2, offset);
+  }
+  /** v128.load32_splat: one float from memory into all four lanes. */
+  f32x4LoadSplat(offset = 0): this {
+    return this.simd(0x09).memarg(2, offset);
+  }
+  f32x4Splat(): this {
+    return this.simd(0x13);
+  }
+  f32x4ExtractLane(lane: 0 | 1 | 2 | 3): this {
+    this.simd(0x1f);
+    this.bytes.push(lane);
+    return this;
+  }
+  f32x4Ge(): this {
+    return this.simd(0x46);
+  }
+  v128And(): this {
+    return this.simd(0x4e);
+  }
+  f32x4Nearest(): this {
+    return this.simd(0x6a);
+  }
+  i32x4Shl(): this {
+    return this.simd(0xab);
+  }
+  i32x4Add(): this {
+    return this.simd(0xae);
+  }
+  i32x4Splat(): this {
+    return this.simd(0x11);
+  }
+  f32x4Add(): this {
+    return this.simd(0xe4);
+  }
+  f32x4Sub(): this {
+    return this.simd(0xe5);
+  }
+  f32x4Mul(): this {
+    return this.simd(0xe6);
+  }
+  f32x4Max(): this {
+    return this.simd(0xe9);
+  }
+  i32x4TruncSatF32x4S(): this {
+    return this.simd(0xf8);
+  }
 }
 
 export interface WasmFunction {
@@ -204,11 +293,19 @@ function section(id: number, content: number[], out: number[]): void {
   out.push(...content);
 }
 
+export interface ModuleOptions {
+  /**
+   * Import a shared memory (a threaded emscripten module's heap): the import must then say shared and give
+   * a maximum, and 65536 pages (4 GiB, wasm32's limit) accepts any actual maximum.
+   */
+  sharedMemory?: boolean;
+}
+
 /**
  * A module importing its memory as `env.memory` (so the caller can grow it and read it through typed
- * arrays) and exporting every function under its name.
+ * arrays) and exporting every function under its name. Function i is called as `call(i)` from the others.
  */
-export function encodeModule(functions: WasmFunction[]): Uint8Array<ArrayBuffer> {
+export function encodeModule(functions: WasmFunction[], options: ModuleOptions = {}): Uint8Array<ArrayBuffer> {
   const out: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
   // Type section: one signature per function (duplicates are legal and keep this simple).
   const types: number[] = [];
@@ -224,7 +321,12 @@ export function encodeModule(functions: WasmFunction[]): Uint8Array<ArrayBuffer>
   const imports: number[] = [1];
   name('env', imports);
   name('memory', imports);
-  imports.push(0x02, 0x00, 0x01); // memory, limits: min 1 page, no max
+  if (options.sharedMemory) {
+    imports.push(0x02, 0x03, 0x01); // memory, limits: shared, min 1 page, max:
+    uleb(65536, imports);
+  } else {
+    imports.push(0x02, 0x00, 0x01); // memory, limits: min 1 page, no max
+  }
   section(2, imports, out);
   const funcs: number[] = [];
   uleb(functions.length, funcs);
