@@ -7,6 +7,7 @@
  * b = window·heads + head, d head dim; a layout (t,b,s) is a row-major [T, B, T] tensor.
  */
 import * as tf from '@tensorflow/tfjs';
+import { fusedAttentionAvailable, fusedAttentionBackward, fusedAttentionForward } from './attention-wasm.ts';
 import { nativeGradients, withGrad } from './custom.ts';
 
 /**
@@ -139,6 +140,24 @@ function coreOp(windows: number, heads: number, scale: number, mask: tf.Tensor4D
   );
 }
 
+/**
+ * The attention core as the fused wasm kernels (./attention-wasm.ts): one kernel forward (saving P), one
+ * backward, no transposes. bias: [T, h, T]; mask: [W, T] or null, no gradient.
+ */
+function fusedOp(scale: number, mask: tf.Tensor2D | null) {
+  return withGrad<[tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.Tensor3D], tf.Tensor4D>(
+    ([q, k, v, bias], save) => {
+      const [out, p] = fusedAttentionForward(q, k, v, bias, mask, scale);
+      save([q, k, v, out, p]);
+      return out;
+    },
+    (dy, saved) => {
+      const [q, k, v, out, p] = saved as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
+      return fusedAttentionBackward({ q, k, v, out, p }, dy, scale);
+    },
+  );
+}
+
 /** The plain formulation (batched matMul): the test reference, and the path on native backends. */
 export function windowAttentionReference(
   q: tf.Tensor4D,
@@ -175,6 +194,10 @@ export function windowAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, 
   }
   if (nativeGradients()) return windowAttentionReference(q, k, v, opts);
   const scale = opts.scale ?? 1 / Math.sqrt(d);
+  if (fusedAttentionAvailable({ windows: w, tokens: t, heads: h, dim: d })) {
+    const bias3 = opts.bias ?? (tf.zeros([t, h, t]) as tf.Tensor3D);
+    return fusedOp(scale, opts.keyMask ?? null)(q, k, v, bias3);
+  }
   const bias = opts.bias ? tf.reshape(opts.bias, [t, 1, h, t]) : tf.zeros([t, 1, h, t]);
   const mask = opts.keyMask ? (tf.reshape(opts.keyMask, [1, w, 1, t]) as tf.Tensor4D) : null;
   return coreOp(w, h, scale, mask)(q, k, v, bias as tf.Tensor4D);

@@ -11,6 +11,7 @@ export { upsampleConv3x3 } from './upsample-conv.ts';
 export { groupNorm, groupNormSilu, groupNormReference } from './groupnorm.ts';
 export { reshape, addSame, addBroadcast, concatChannels } from './elementwise.ts';
 export { windowAttention, windowAttentionReference, depthwiseBatchMatMul, rowsPerEntry } from './attention.ts';
+export { setFusedAttention, fusedAttentionAvailable } from './attention-wasm.ts';
 export type { AttentionOptions } from './attention.ts';
 export { gatherRelativeBias, gatherRelativeBiasReference } from './relative-bias.ts';
 export { ParamStore, ParamScope, initValues, fans } from './params.ts';

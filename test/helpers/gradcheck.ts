@@ -35,7 +35,7 @@ export async function evaluate(
   return out;
 }
 
-export function relErr(a: Float32Array, ref: Float32Array): number {
+export function relErr(a: ArrayLike<number>, ref: ArrayLike<number>): number {
   if (a.length !== ref.length) return Infinity;
   let diff = 0;
   let scale = 0;
