@@ -17,6 +17,7 @@
  */
 import { Code, encodeModule } from '../wasm/encoder.ts';
 import type { ValType, WasmFunction } from '../wasm/encoder.ts';
+import { isShared } from './wasm-heap.ts';
 
 /** A function under construction: params first, then locals allocated on demand. */
 class Builder {
@@ -315,8 +316,7 @@ export function attentionFunctions(): WasmFunction[] {
 
 /** Instantiates the kernels on `memory` (shared or not, as the memory is). */
 export function instantiateAttentionKernels(memory: WebAssembly.Memory): AttentionKernels {
-  const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
-  const bytes = encodeModule(attentionFunctions(), { sharedMemory: shared });
+  const bytes = encodeModule(attentionFunctions(), { sharedMemory: isShared(memory) });
   const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
   const e = instance.exports as Record<string, (...args: number[]) => void>;
   const byRows = <F>(prefix: string): Record<RowBlock, F> => ({ 4: e[`${prefix}_4`] as F, 1: e[`${prefix}_1`] as F });

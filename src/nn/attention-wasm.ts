@@ -8,53 +8,21 @@ import * as tf from '@tensorflow/tfjs';
 import { instantiateAttentionKernels } from './attention-kernel.ts';
 import { attentionBackward, attentionForward, kernelsSupport, paddedTokens } from './attention-slices.ts';
 import type { AttentionDims, KernelHeap } from './attention-slices.ts';
+import { onBackendHeap } from './wasm-heap.ts';
 
 const FORWARD = 'DivdAttention';
 const BACKWARD = 'DivdAttentionGrad';
 
-/** The parts of tfjs-backend-wasm's BackendWasm (and its emscripten module) used here. */
-interface WasmBackendLike {
-  wasm: { wasmMemory?: WebAssembly.Memory; _malloc(bytes: number): number; _free(ptr: number): void };
-  dataIdMap: { get(id: tf.DataId): { memoryOffset: number } };
-  makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
-}
+const kernelsOnHeap = onBackendHeap((memory) => {
+  const kernels = instantiateAttentionKernels(memory);
+  registerKernels();
+  return kernels;
+});
 
-let state: { heap: KernelHeap; backend: WasmBackendLike } | 'unavailable' | null = null;
-
-function scratchAllocator(backend: WasmBackendLike): (bytes: number) => number {
-  let ptr = 0;
-  let size = 0;
-  return (bytes) => {
-    if (bytes > size) {
-      if (ptr) backend.wasm._free(ptr);
-      size = Math.max(bytes, size * 2);
-      // malloc aligns to 8; round up to 16 inside a block 16 bytes larger.
-      ptr = backend.wasm._malloc(size + 16) >>> 0;
-    }
-    return (ptr + 15) & ~15;
-  };
-}
-
-/** Instantiates the kernels on the active wasm backend's heap once; null when that is not possible. */
-function ready(): { heap: KernelHeap; backend: WasmBackendLike } | null {
-  if (state === 'unavailable') return null;
-  if (state) return state;
-  const backend = tf.backend() as unknown as WasmBackendLike;
-  const memory = backend.wasm?.wasmMemory;
-  if (tf.getBackend() !== 'wasm' || !(memory instanceof WebAssembly.Memory)) {
-    state = 'unavailable';
-    return null;
-  }
-  try {
-    const heap: KernelHeap = { memory, kernels: instantiateAttentionKernels(memory), scratch: scratchAllocator(backend) };
-    state = { heap, backend };
-    registerKernels();
-    return state;
-  } catch {
-    // A backend whose memory cannot be imported keeps the XNNPACK formulation.
-    state = 'unavailable';
-    return null;
-  }
+/** The slice drivers' view of the heap: memory, kernels, scratch. */
+function sliceHeap(): KernelHeap {
+  const k = kernelsOnHeap()!;
+  return { memory: k.heap.memory, kernels: k.kernels, scratch: k.heap.scratch };
 }
 
 let enabled = true;
@@ -69,7 +37,7 @@ export function setFusedAttention(on: boolean): void {
 
 /** True when the fused kernels run on the active backend for these sizes. */
 export function fusedAttentionAvailable(d: AttentionDims): boolean {
-  return enabled && tf.getBackend() === 'wasm' && kernelsSupport(d) && ready() !== null;
+  return enabled && tf.getBackend() === 'wasm' && kernelsSupport(d) && kernelsOnHeap() !== null;
 }
 
 function dimsOf(q: tf.TensorInfo): AttentionDims {
@@ -78,38 +46,37 @@ function dimsOf(q: tf.TensorInfo): AttentionDims {
 }
 
 function registerKernels(): void {
-  const offset = (b: WasmBackendLike, t: tf.TensorInfo): number => b.dataIdMap.get(t.dataId).memoryOffset;
   tf.registerKernel({
     kernelName: FORWARD,
     backendName: 'wasm',
-    kernelFunc: ({ inputs, attrs, backend }) => {
-      const b = backend as unknown as WasmBackendLike;
+    kernelFunc: ({ inputs, attrs }) => {
+      const h = kernelsOnHeap()!.heap;
       const { q, k, v, bias, mask } = inputs as Record<string, tf.TensorInfo | undefined>;
       const d = dimsOf(q!);
-      const out = b.makeOutput([...q!.shape], 'float32');
-      const p = b.makeOutput([d.windows, d.heads, d.tokens, paddedTokens(d.tokens)], 'float32');
+      const out = h.output([...q!.shape]);
+      const p = h.output([d.windows, d.heads, d.tokens, paddedTokens(d.tokens)]);
       const ptrs = {
-        q: offset(b, q!), k: offset(b, k!), v: offset(b, v!), bias: offset(b, bias!),
-        mask: mask ? offset(b, mask) : 0, out: offset(b, out), p: offset(b, p),
+        q: h.address(q!), k: h.address(k!), v: h.address(v!), bias: h.address(bias!),
+        mask: mask ? h.address(mask) : 0, out: h.address(out), p: h.address(p),
       };
-      attentionForward((state as { heap: KernelHeap }).heap, d, ptrs, (attrs as { scale: number }).scale);
+      attentionForward(sliceHeap(), d, ptrs, (attrs as { scale: number }).scale);
       return [out, p];
     },
   });
   tf.registerKernel({
     kernelName: BACKWARD,
     backendName: 'wasm',
-    kernelFunc: ({ inputs, attrs, backend }) => {
-      const b = backend as unknown as WasmBackendLike;
+    kernelFunc: ({ inputs, attrs }) => {
+      const h = kernelsOnHeap()!.heap;
       const { q, k, v, out, dy, p } = inputs as Record<string, tf.TensorInfo>;
       const d = dimsOf(q!);
-      const [dq, dk, dv] = [0, 1, 2].map(() => b.makeOutput([...q!.shape], 'float32'));
-      const dbias = b.makeOutput([d.tokens, d.heads, d.tokens], 'float32');
+      const [dq, dk, dv] = [0, 1, 2].map(() => h.output([...q!.shape]));
+      const dbias = h.output([d.tokens, d.heads, d.tokens]);
       const ptrs = {
-        q: offset(b, q!), k: offset(b, k!), v: offset(b, v!), out: offset(b, out!), dy: offset(b, dy!), p: offset(b, p!),
-        dq: offset(b, dq!), dk: offset(b, dk!), dv: offset(b, dv!), dbias: offset(b, dbias),
+        q: h.address(q!), k: h.address(k!), v: h.address(v!), out: h.address(out!), dy: h.address(dy!), p: h.address(p!),
+        dq: h.address(dq!), dk: h.address(dk!), dv: h.address(dv!), dbias: h.address(dbias),
       };
-      attentionBackward((state as { heap: KernelHeap }).heap, d, ptrs, (attrs as { scale: number }).scale);
+      attentionBackward(sliceHeap(), d, ptrs, (attrs as { scale: number }).scale);
       return [dq!, dk!, dv!, dbias];
     },
   });

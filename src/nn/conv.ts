@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { dense } from './dense.ts';
 import { nativeGradients, withGrad } from './custom.ts';
 import { reshape } from './elementwise.ts';
+import { fusedFilterGrad } from './conv-filter-wasm.ts';
 
 export type ConvPadding = 'same' | 'valid';
 
@@ -55,10 +56,13 @@ function flipSwap(w: tf.Tensor4D): tf.Tensor4D {
 }
 
 /**
- * dW[kh,kw,ci,co] = Σ_{n,h,w} xpad[n, h·s+kh, w·s+kw, ci] · dy[n,h,w,co], computed as a VALID conv of
- * xpadᵀ [Ci,Hp,Wp,N] with dy as the filter [Ho,Wo,N,Co] (dilation s plays the stride).
+ * dW[kh,kw,ci,co] = Σ_{n,h,w} xpad[n, h·s+kh, w·s+kw, ci] · dy[n,h,w,co]: the generated wasm kernel
+ * (./conv-filter-wasm.ts) where it applies, else a VALID conv of xpadᵀ [Ci,Hp,Wp,N] with dy as the filter
+ * [Ho,Wo,N,Co] (dilation s plays the stride).
  */
-function filterGrad(xPadded: tf.Tensor4D, dy: tf.Tensor4D, stride: number): tf.Tensor4D {
+function filterGrad(xPadded: tf.Tensor4D, dy: tf.Tensor4D, stride: number, kh: number, kw: number): tf.Tensor4D {
+  const fused = fusedFilterGrad(xPadded, dy, kh, kw, stride);
+  if (fused) return fused;
   const xT = tf.transpose(xPadded, [3, 1, 2, 0]);
   const dyF = tf.transpose(dy, [1, 2, 0, 3]);
   const r = tf.conv2d(xT, dyF, 1, 'valid', 'NHWC', [stride, stride]);
@@ -78,7 +82,8 @@ export function inputGradPadded(dy: tf.Tensor4D, w: tf.Tensor4D, p: Pads): tf.Te
 
 /** dW of conv2dPadded (the convtrick on the padded input). */
 export function filterGradPadded(x: tf.Tensor4D, dy: tf.Tensor4D, p: Pads): tf.Tensor4D {
-  return filterGrad(padInput(x, p), dy, 1);
+  const xp = padInput(x, p);
+  return filterGrad(xp, dy, 1, xp.shape[1] - dy.shape[1] + 1, xp.shape[2] - dy.shape[2] + 1);
 }
 
 function conv2dStride1(x: tf.Tensor4D, w: tf.Tensor4D, p: Pads): tf.Tensor4D {
@@ -141,7 +146,7 @@ function conv3x3Stride2(x: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D {
       ]);
       const dx = depthToSpace2(tf.conv2d(dyPadded, phaseKernel(wi as tf.Tensor4D), 1, 'valid'));
       // TF 'same' at stride 2 on even sizes pads one row/column at the bottom/right only.
-      const dw = filterGrad(padInput(xs, { top: 0, bottom: 1, left: 0, right: 1 }), dy, 2);
+      const dw = filterGrad(padInput(xs, { top: 0, bottom: 1, left: 0, right: 1 }), dy, 2, 3, 3);
       return [dx, dw];
     },
   );
