@@ -23,7 +23,7 @@ const BENCHES: Record<string, { about: string; run(args: string[]): void }> = {
     },
   },
   attention: {
-    about: 'the attention core\'s products and transposes against their alternatives, interleaved A/B, 1 thread',
+    about: 'the XNNPACK fallback of the attention core (head sizes not a multiple of 4): its products and transposes against their alternatives, interleaved A/B, 1 thread',
     run: () => void runAttentionShapesBench(),
   },
   train: {

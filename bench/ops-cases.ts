@@ -17,8 +17,10 @@ import {
   upsampleNearest2x,
   windowAttention,
   windowAttentionReference,
+  setFusedAttention,
   Rng,
 } from '../src/nn/index.ts';
+import { setFusedFilterGrad } from '../src/nn/conv-filter-wasm.ts';
 
 /** One forward+backward pass; returns every tensor it made that outlives the call (to be disposed). */
 export type Pass = () => tf.Tensor[];
@@ -84,6 +86,31 @@ function plainConvPass(x: tf.Tensor4D, w: tf.Tensor4D, dy: tf.Tensor4D, stride: 
   };
 }
 
+/**
+ * The same case with one of divd's generated wasm kernels turned off for its divd pass, so the tfjs
+ * formulation it replaced is timed in the same run (`set` is setFusedFilterGrad or setFusedAttention).
+ */
+function withoutKernel(c: OpCase, suffix: string, set: (on: boolean) => void): OpCase {
+  return {
+    ...c,
+    name: `${c.name} ${suffix}`,
+    setup() {
+      const s = c.setup();
+      return {
+        ...s,
+        divd: () => {
+          set(false);
+          try {
+            return s.divd();
+          } finally {
+            set(true);
+          }
+        },
+      };
+    },
+  };
+}
+
 function convCase(n: number, hw: number, ci: number, co: number, stride: 1 | 2): OpCase {
   const ho = hw / stride;
   return {
@@ -130,9 +157,21 @@ export function opCases(): OpCase[] {
   const relIndex = new Int32Array(attn.tokens * attn.tokens);
   for (let i = 0; i < relIndex.length; i++) relIndex[i] = (i * 2654435761) % relRows >>> 0;
   const relIndexTensor = tf.tensor1d(relIndex, 'int32');
+  const attention = gradsCase(
+    'attention core',
+    `B=${attn.windows * attn.heads} T=${attn.tokens} d=${attn.dim}`,
+    (3 * 2 * 2 * attn.windows * attn.heads * attn.tokens * attn.tokens * attn.dim) / 1e9,
+    (rng) => ({
+      inputs: [randn(attnShape, rng), randn(attnShape, rng), randn(attnShape, rng), randn([attn.tokens, attn.heads, attn.tokens], rng)],
+      dy: randn(attnShape, rng),
+    }),
+    (q, k, v, b) => windowAttention(q as tf.Tensor4D, k as tf.Tensor4D, v as tf.Tensor4D, { bias: b as tf.Tensor3D }),
+    (q, k, v, b) => windowAttentionReference(q as tf.Tensor4D, k as tf.Tensor4D, v as tf.Tensor4D, { bias: b as tf.Tensor3D }),
+  );
   return [
     convCase(8, 32, 64, 64, 1),
     convCase(8, 64, 32, 32, 1),
+    withoutKernel(convCase(8, 64, 32, 32, 1), '(convtrick dW)', setFusedFilterGrad),
     convCase(8, 64, 32, 32, 2),
     gradsCase(
       'dense',
@@ -142,17 +181,8 @@ export function opCases(): OpCase[] {
       (x, w) => dense(x as tf.Tensor2D, w as tf.Tensor2D),
       (x, w) => tf.matMul(x as tf.Tensor2D, w as tf.Tensor2D),
     ),
-    gradsCase(
-      'attention core',
-      `B=${attn.windows * attn.heads} T=${attn.tokens} d=${attn.dim}`,
-      (3 * 2 * 2 * attn.windows * attn.heads * attn.tokens * attn.tokens * attn.dim) / 1e9,
-      (rng) => ({
-        inputs: [randn(attnShape, rng), randn(attnShape, rng), randn(attnShape, rng), randn([attn.tokens, attn.heads, attn.tokens], rng)],
-        dy: randn(attnShape, rng),
-      }),
-      (q, k, v, b) => windowAttention(q as tf.Tensor4D, k as tf.Tensor4D, v as tf.Tensor4D, { bias: b as tf.Tensor3D }),
-      (q, k, v, b) => windowAttentionReference(q as tf.Tensor4D, k as tf.Tensor4D, v as tf.Tensor4D, { bias: b as tf.Tensor3D }),
-    ),
+    attention,
+    withoutKernel(attention, '(XNNPACK products)', setFusedAttention),
     gradsCase(
       'upsample nearest 2x',
       '[8,32,32,64]',

@@ -9,7 +9,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { instantiateAttentionKernels } from '../src/nn/attention-kernel.ts';
+import { attentionModule } from '../src/nn/attention-kernel.ts';
+import { KernelThreads } from '../src/nn/kernel-threads.ts';
 import { attentionBackward, attentionForward, probabilityBytes } from '../src/nn/attention-slices.ts';
 import type { AttentionDims } from '../src/nn/attention-slices.ts';
 import { fusedAttentionAvailable, setFusedAttention, windowAttention, windowAttentionReference, Rng } from '../src/nn/index.ts';
@@ -67,10 +68,12 @@ function reference(p: Problem, scale: number): Record<'out' | 'dq' | 'dk' | 'dv'
 }
 
 describe('generated attention kernels on their own memory', () => {
-  for (const shared of [false, true]) {
-    it(`match float64 loops (${shared ? 'shared' : 'plain'} memory): values, dq, dk, dv and the window-summed dbias`, () => {
+  for (const mode of ['plain', 'shared', 'shared, split over 2 helper threads'] as const) {
+    it(`match float64 loops (${mode} memory): values, dq, dk, dv and the window-summed dbias`, () => {
+      const shared = mode !== 'plain';
       const memory = shared ? new WebAssembly.Memory({ initial: 128, maximum: 512, shared: true }) : new WebAssembly.Memory({ initial: 128 });
-      const kernels = instantiateAttentionKernels(memory);
+      const kernels = attentionModule(memory);
+      const threads = mode === 'plain' || mode === 'shared' ? null : new KernelThreads(kernels.module, memory, 2);
       const rng = new Rng(5);
       for (const [W, T, H, D] of [[3, 9, 2, 8], [2, 13, 3, 4], [2, 16, 1, 12], [1, 1, 1, 4], [2, 4, 2, 16]] as const) {
         const d = { windows: W, tokens: T, heads: H, dim: D };
@@ -92,7 +95,7 @@ describe('generated attention kernels on their own memory', () => {
         };
         const f = { q: put(prob.q), k: put(prob.k), v: put(prob.v), bias: put(prob.bias), mask: put(mask), out: alloc(n * 4), p: alloc(probabilityBytes(d)) };
         const g = { dy: put(prob.dy), dq: alloc(n * 4), dk: alloc(n * 4), dv: alloc(n * 4), dbias: alloc(T * H * T * 4) };
-        const heap = { memory, kernels, scratch: () => scratch };
+        const heap = { memory, kernels, scratch: () => scratch, threads, minWorkPerThread: 0 };
         const scale = 1 / Math.sqrt(D);
         attentionForward(heap, d, f, scale);
         attentionBackward(heap, d, { ...f, ...g }, scale);
@@ -103,6 +106,7 @@ describe('generated attention kernels on their own memory', () => {
           assert.ok(err <= 2e-6, `[${W},${T},${H},${D}] ${name}: rel err ${err.toExponential(2)}`);
         }
       }
+      threads?.terminate();
     });
   }
 });

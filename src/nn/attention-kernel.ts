@@ -292,39 +292,195 @@ export type RowBlock = (typeof ROW_BLOCKS)[number];
 /** Column vectors per block of the n-direction products: 2 (8 floats) when d % 8 == 0, else 1. */
 export type ColumnVectors = 1 | 2;
 
-export type LogitsFn = (a: number, lda: number, bt: number, ldb: number, c: number, ldc: number, n: number, k: number, scale: number, bias: number, ldbias: number, mask: number) => void;
-export type DsoftFn = (a: number, lda: number, bt: number, ldb: number, c: number, ldc: number, n: number, k: number, p: number, ldp: number, rd: number, db: number, lddb: number) => void;
-export type SoftmaxFn = (c: number, ldc: number, rows: number, n: number) => void;
-export type NnFn = (a: number, lda: number, b: number, ldb: number, c: number, ldc: number, k: number, n: number, alpha: number) => void;
-export type RankFn = (a: number, lda: number, x: number, ldx: number, y: number, ldy: number, k: number, n: number) => void;
-
-export interface AttentionKernels {
-  logits: Record<RowBlock, LogitsFn>;
-  dsoft: Record<RowBlock, DsoftFn>;
-  softmax: SoftmaxFn;
-  nn: Record<ColumnVectors, Record<RowBlock, NnFn>>;
-  rank: Record<ColumnVectors, Record<RowBlock, RankFn>>;
+/** dst[e·tp + s] = src[s·rowBytes + e] for s < t, e < d: pack_t(src, rowBytes, dst, t, d, tpBytes). */
+function packTransposed(): WasmFunction {
+  const f = new Builder('pack_t', [I32, I32, I32, I32, I32, I32]);
+  const [src, rowBytes, dst, t, d, tpBytes] = [0, 1, 2, 3, 4, 5];
+  const c = f.code;
+  const [s, e, ps, pd] = f.many(I32, 4);
+  f.forLoop(s, () => c.i32Const(0), t, 1, () => {
+    c.get(src).get(s).get(rowBytes).i32Mul().i32Add().set(ps);
+    c.get(dst).get(s).i32Const(4).i32Mul().i32Add().set(pd);
+    f.forLoop(e, () => c.i32Const(0), d, 1, () => {
+      c.get(pd).get(ps).f32Load().f32Store();
+      c.get(ps).i32Const(4).i32Add().set(ps);
+      f.bump(pd, tpBytes);
+    });
+  });
+  return f.build();
 }
 
-/** The module's functions, in export order. */
+/**
+ * Emits the row-block loop of one slice: blocks of 4 rows while they fit, then single rows;
+ * `block(rows)` is emitted once per height and reads the block's first row from `t0`.
+ */
+function rowBlockLoop(f: Builder, t0: number, T: number, block: (rows: RowBlock) => void): void {
+  const c = f.code;
+  c.i32Const(0).set(t0);
+  for (const rows of ROW_BLOCKS) {
+    c.block().loop();
+    c.get(T).get(t0).i32Const(rows).i32Add().i32LtS().brIf(1); // exit when t0 + rows > T
+    block(rows);
+    c.get(t0).i32Const(rows).i32Add().set(t0).br(0).end().end();
+  }
+}
+
+/** Slice index i (h-major: i = h·W + w) → locals h, w and the slice's byte offset in a [W, T, h, d] tensor. */
+function sliceIndex(f: Builder, i: number, W: number, T: number, H: number, D: number, out: { h: number; w: number; s: number }): void {
+  const c = f.code;
+  c.get(i).get(W).i32DivS().set(out.h);
+  c.get(i).get(out.h).get(W).i32Mul().i32Sub().set(out.w);
+  c.get(out.w).get(T).i32Mul().get(H).i32Mul().get(out.h).i32Add().get(D).i32Mul().i32Const(4).i32Mul().set(out.s);
+}
+
+type Index = (name: string) => number;
+
+/**
+ * fwd_vV(q, k, v, biasPad, maskPad, out, p, W, T, H, D, scale, from, to, kt): slices [from, to) of the
+ * forward. biasPad: [H][T][Tp] (padding −1e30), maskPad: [W][Tp]; kt: a [D][Tp] scratch, zero in its padding.
+ */
+function forwardSlices(vecs: ColumnVectors, index: Index): WasmFunction {
+  const f = new Builder(`fwd_v${vecs}`, [I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, F32, I32, I32, I32]);
+  const [q, k, v, biasPad, maskPad, out, p, W, T, H, D, scale, from, to, kt] = Array.from({ length: 15 }, (_, i) => i);
+  const c = f.code;
+  const [i, h, w, s, rowBytes, tp, tpBytes, pb, biasH, maskW, t0, rowsPtr] = f.many(I32, 12);
+  c.get(H).get(D).i32Mul().i32Const(4).i32Mul().set(rowBytes);
+  c.get(T).i32Const(7).i32Add().i32Const(-8).i32And().set(tp);
+  c.get(tp).i32Const(4).i32Mul().set(tpBytes);
+  f.forLoop(i, () => c.get(from), to, 1, () => {
+    sliceIndex(f, i, W, T, H, D, { h, w, s });
+    c.get(k).get(s).i32Add().get(rowBytes).get(kt).get(T).get(D).get(tpBytes).call(index('pack_t'));
+    c.get(p).get(w).get(H).i32Mul().get(h).i32Add().get(T).i32Mul().get(tpBytes).i32Mul().i32Add().set(pb);
+    c.get(biasPad).get(h).get(T).i32Mul().get(tpBytes).i32Mul().i32Add().set(biasH);
+    c.get(maskPad).get(w).get(tpBytes).i32Mul().i32Add().set(maskW);
+    rowBlockLoop(f, t0, T, (rows) => {
+      c.get(pb).get(t0).get(tpBytes).i32Mul().i32Add().set(rowsPtr);
+      c.get(q).get(s).i32Add().get(t0).get(rowBytes).i32Mul().i32Add().get(rowBytes).get(kt).get(tpBytes);
+      c.get(rowsPtr).get(tpBytes).get(tp).get(D).get(scale);
+      c.get(biasH).get(t0).get(tpBytes).i32Mul().i32Add().get(tpBytes).get(maskW).call(index(`logits_${rows}`));
+      c.get(rowsPtr).get(tpBytes).i32Const(rows).get(tp).call(index('softmax'));
+      c.get(rowsPtr).get(tpBytes).get(v).get(s).i32Add().get(rowBytes);
+      c.get(out).get(s).i32Add().get(t0).get(rowBytes).i32Mul().i32Add().get(rowBytes).get(T).get(D).f32Const(1);
+      c.call(index(`nn_v${vecs}_${rows}`));
+    });
+  });
+  return f.build();
+}
+
+/** Bytes of the per-thread scratch of bwd_vV: vt [D][Tp], dS [4][Tp], dK and dV [T][D], rd [4]. */
+export function backwardScratchBytes(t: number, d: number): number {
+  const tp = Math.ceil(t / 8) * 8;
+  return (d * tp + 4 * tp + 2 * t * d + 4) * 4;
+}
+
+/**
+ * bwd_vV(q, k, v, out, dy, p, dq, dk, dv, dbPad, W, T, H, D, scale, from, to, scratch): slices [from, to) of
+ * the backward; dbPad ([H][T][Tp], this thread's own) accumulates dS over the windows it sees. The vt part
+ * of `scratch` (backwardScratchBytes) must be zero in its padding.
+ */
+function backwardSlices(vecs: ColumnVectors, index: Index): WasmFunction {
+  const f = new Builder(`bwd_v${vecs}`, [I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, F32, I32, I32, I32]);
+  const [q, k, v, out, dy, p, dq, dk, dv, dbPad, W, T, H, D, scale, from, to, scratch] = Array.from({ length: 18 }, (_, i) => i);
+  const c = f.code;
+  const [i, h, w, s, rowBytes, tp, tpBytes, pb, dbH, t0, vt, dS, dK, dV, rd, accBytes, e, zeroEnd, po, pg, dBytes] = f.many(I32, 21);
+  const [acc, sc] = f.many('v128', 2);
+  c.get(H).get(D).i32Mul().i32Const(4).i32Mul().set(rowBytes);
+  c.get(T).i32Const(7).i32Add().i32Const(-8).i32And().set(tp);
+  c.get(tp).i32Const(4).i32Mul().set(tpBytes);
+  c.get(D).i32Const(4).i32Mul().set(dBytes);
+  c.get(T).get(dBytes).i32Mul().set(accBytes);
+  c.get(accBytes).i32Const(2).i32Mul().set(zeroEnd);
+  c.get(scratch).set(vt);
+  c.get(vt).get(D).get(tpBytes).i32Mul().i32Add().set(dS);
+  c.get(dS).get(tpBytes).i32Const(4).i32Mul().i32Add().set(dK);
+  c.get(dK).get(accBytes).i32Add().set(dV);
+  c.get(dV).get(accBytes).i32Add().set(rd);
+  c.get(scale).f32x4Splat().set(sc);
+  f.forLoop(i, () => c.get(from), to, 1, () => {
+    sliceIndex(f, i, W, T, H, D, { h, w, s });
+    c.get(v).get(s).i32Add().get(rowBytes).get(vt).get(T).get(D).get(tpBytes).call(index('pack_t'));
+    // dK, dV = 0 (2·T·D floats, a multiple of 4)
+    f.forLoop(e, () => c.i32Const(0), zeroEnd, 16, () => {
+      c.get(dK).get(e).i32Add().f32Const(0).f32x4Splat().f32x4Store();
+    });
+    c.get(p).get(w).get(H).i32Mul().get(h).i32Add().get(T).i32Mul().get(tpBytes).i32Mul().i32Add().set(pb);
+    c.get(dbPad).get(h).get(T).i32Mul().get(tpBytes).i32Mul().i32Add().set(dbH);
+    rowBlockLoop(f, t0, T, (rows) => {
+      // rd[r] = Σ_e out[t0+r, e]·dy[t0+r, e]
+      for (let rr = 0; rr < rows; rr++) {
+        c.get(s).get(t0).i32Const(rr).i32Add().get(rowBytes).i32Mul().i32Add().set(po);
+        c.get(dy).get(po).i32Add().set(pg);
+        c.get(out).get(po).i32Add().set(po);
+        f.zero(acc);
+        f.forLoop(e, () => c.i32Const(0), dBytes, 16, () => {
+          c.get(acc).get(po).get(e).i32Add().f32x4Load().get(pg).get(e).i32Add().f32x4Load().f32x4Mul().f32x4Add().set(acc);
+        });
+        c.get(rd);
+        c.get(acc).f32x4ExtractLane(0).get(acc).f32x4ExtractLane(1).f32Add();
+        c.get(acc).f32x4ExtractLane(2).get(acc).f32x4ExtractLane(3).f32Add().f32Add();
+        c.f32Store(4 * rr);
+      }
+      const dyRows = (): void => {
+        c.get(dy).get(s).i32Add().get(t0).get(rowBytes).i32Mul().i32Add();
+      };
+      const pRows = (): void => {
+        c.get(pb).get(t0).get(tpBytes).i32Mul().i32Add();
+      };
+      dyRows();
+      c.get(rowBytes).get(vt).get(tpBytes).get(dS).get(tpBytes).get(tp).get(D);
+      pRows();
+      c.get(tpBytes).get(rd).get(dbH).get(t0).get(tpBytes).i32Mul().i32Add().get(tpBytes).call(index(`dsoft_${rows}`));
+      c.get(dS).get(tpBytes).get(k).get(s).i32Add().get(rowBytes);
+      c.get(dq).get(s).i32Add().get(t0).get(rowBytes).i32Mul().i32Add().get(rowBytes).get(T).get(D).get(scale).call(index(`nn_v${vecs}_${rows}`));
+      c.get(dS).get(tpBytes).get(q).get(s).i32Add().get(t0).get(rowBytes).i32Mul().i32Add().get(rowBytes);
+      c.get(dK).get(dBytes).get(T).get(D).call(index(`rank_v${vecs}_${rows}`));
+      pRows();
+      c.get(tpBytes);
+      dyRows();
+      c.get(rowBytes).get(dV).get(dBytes).get(T).get(D).call(index(`rank_v${vecs}_${rows}`));
+    });
+    // dk[t] = scale·dK[t], dv[t] = dV[t], into the strided slice rows.
+    f.forLoop(t0, () => c.i32Const(0), T, 1, () => {
+      c.get(s).get(t0).get(rowBytes).i32Mul().i32Add().set(po);
+      c.get(t0).get(dBytes).i32Mul().set(pg);
+      f.forLoop(e, () => c.i32Const(0), dBytes, 16, () => {
+        c.get(dk).get(po).i32Add().get(e).i32Add();
+        c.get(dK).get(pg).i32Add().get(e).i32Add().f32x4Load().get(sc).f32x4Mul().f32x4Store();
+        c.get(dv).get(po).i32Add().get(e).i32Add();
+        c.get(dV).get(pg).i32Add().get(e).i32Add().f32x4Load().f32x4Store();
+      });
+    });
+  });
+  return f.build();
+}
+
+export type SliceFn = (...args: number[]) => void;
+
+export interface AttentionModule {
+  module: WebAssembly.Module;
+  /** fwd_vV / bwd_vV by column vectors (2 when d % 8 == 0). */
+  forward: Record<ColumnVectors, SliceFn>;
+  backward: Record<ColumnVectors, SliceFn>;
+}
+
+/** The module's functions, in index order: micro-kernels, then pack_t and the slice drivers that call them. */
 export function attentionFunctions(): WasmFunction[] {
   const fns: WasmFunction[] = [softmax()];
   for (const r of ROW_BLOCKS) fns.push(logits(r), dsoft(r));
   for (const v of [1, 2] as const) for (const r of ROW_BLOCKS) fns.push(gemmNN(r, v), rankUpdate(r, v));
+  fns.push(packTransposed());
+  const index: Index = (name) => {
+    const i = fns.findIndex((fn) => fn.name === name);
+    if (i < 0) throw new Error(`attention kernels: no function ${name}`);
+    return i;
+  };
+  for (const v of [1, 2] as const) fns.push(forwardSlices(v, index), backwardSlices(v, index));
   return fns;
 }
 
-/** Instantiates the kernels on `memory` (shared or not, as the memory is). */
-export function instantiateAttentionKernels(memory: WebAssembly.Memory): AttentionKernels {
-  const bytes = encodeModule(attentionFunctions(), { sharedMemory: isShared(memory) });
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
-  const e = instance.exports as Record<string, (...args: number[]) => void>;
-  const byRows = <F>(prefix: string): Record<RowBlock, F> => ({ 4: e[`${prefix}_4`] as F, 1: e[`${prefix}_1`] as F });
-  return {
-    softmax: e['softmax'] as SoftmaxFn,
-    logits: byRows<LogitsFn>('logits'),
-    dsoft: byRows<DsoftFn>('dsoft'),
-    nn: { 1: byRows<NnFn>('nn_v1'), 2: byRows<NnFn>('nn_v2') } as Record<ColumnVectors, Record<RowBlock, NnFn>>,
-    rank: { 1: byRows<RankFn>('rank_v1'), 2: byRows<RankFn>('rank_v2') } as Record<ColumnVectors, Record<RowBlock, RankFn>>,
-  };
+/** Compiles the kernels for `memory` (shared or not, as the memory is) and instantiates them on it. */
+export function attentionModule(memory: WebAssembly.Memory): AttentionModule {
+  const module = new WebAssembly.Module(encodeModule(attentionFunctions(), { sharedMemory: isShared(memory) }));
+  const e = new WebAssembly.Instance(module, { env: { memory } }).exports as Record<string, SliceFn>;
+  return { module, forward: { 1: e['fwd_v1']!, 2: e['fwd_v2']! }, backward: { 1: e['bwd_v1']!, 2: e['bwd_v2']! } };
 }

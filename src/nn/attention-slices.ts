@@ -1,13 +1,16 @@
 /**
- * Drives the attention kernels of ./attention-kernel.ts over every (window, head) slice of q, k, v:
- * [W, T, h, d] float32 tensors that already sit in the kernels' memory. The O(T·d) work per slice (packing
- * Kᵀ or Vᵀ, the padded bias rows, the row dot products of the softmax backward, copying dK and dV out) is
- * plain JS on typed-array views; the O(T²·d) products are the kernels, 4 query rows at a time.
+ * Runs the attention kernels of ./attention-kernel.ts over every (window, head) slice of q, k, v:
+ * [W, T, h, d] float32 tensors that already sit in the kernels' memory. JS prepares what all slices share
+ * (the bias rows padded per head, the mask rows padded per window), splits the slices into contiguous
+ * ranges (head-major, so a thread keeps to few heads' bias rows) for the caller and its helper threads,
+ * and adds up the helpers' partial bias gradients; the wasm slice drivers do everything per slice.
  *
  * Padding: a row of logits has Tp = ⌈T/8⌉·8 entries; the padded ones get a -1e30 bias, so their softmax
  * weight is exactly 0, and Kᵀ/Vᵀ are zero there. The saved probabilities P are [W, h, T, Tp].
  */
-import type { AttentionKernels, ColumnVectors, RowBlock } from './attention-kernel.ts';
+import { backwardScratchBytes } from './attention-kernel.ts';
+import type { AttentionModule, ColumnVectors } from './attention-kernel.ts';
+import type { KernelThreads } from './kernel-threads.ts';
 
 export interface AttentionDims {
   windows: number;
@@ -16,12 +19,16 @@ export interface AttentionDims {
   dim: number;
 }
 
-/** The kernels and the memory they run on, plus scratch space in that memory. */
+/** The kernels and the memory they run on, plus scratch space in that memory and optional helpers. */
 export interface KernelHeap {
   memory: WebAssembly.Memory;
-  kernels: AttentionKernels;
+  kernels: AttentionModule;
   /** A 16-byte aligned scratch block of at least `bytes`, valid until the next call. */
   scratch(bytes: number): number;
+  /** Helper threads running instances of `kernels.module` on the same memory. */
+  threads?: KernelThreads | null;
+  /** Multiply-adds per thread below which helpers are not woken (default MIN_WORK_PER_THREAD; tests use 0). */
+  minWorkPerThread?: number;
 }
 
 export function paddedTokens(t: number): number {
@@ -39,46 +46,34 @@ export function kernelsSupport(d: AttentionDims): boolean {
 }
 
 const PAD_LOGIT = -1e30;
+/** Multiply-adds per thread below which a helper costs more than it saves (a wake-up is ~10-50 µs). */
+const MIN_WORK_PER_THREAD = 2e6;
 
-/** Row blocks [start, height] covering T rows: 4 at a time, then single rows. */
-function rowBlocks(t: number): [number, RowBlock][] {
-  const blocks: [number, RowBlock][] = [];
-  let r = 0;
-  for (; r + 4 <= t; r += 4) blocks.push([r, 4]);
-  for (; r < t; r++) blocks.push([r, 1]);
-  return blocks;
+function align16(bytes: number): number {
+  return Math.ceil(bytes / 16) * 16;
 }
 
-interface Layout {
-  tp: number;
-  /** Byte stride between consecutive tokens of one (window, head) slice: h·d floats. */
-  rowBytes: number;
-  /** Byte offset of slice (w, h) in a [W, T, h, d] tensor. */
-  slice(w: number, h: number): number;
-  /** Byte offset of slice (w, h) in P. */
-  pSlice(w: number, h: number): number;
-  vecs: ColumnVectors;
-  blocks: [number, RowBlock][];
+/** Contiguous slice ranges, one per thread that is worth waking. */
+function split(d: AttentionDims, heap: KernelHeap): number[] {
+  const slices = d.windows * d.heads;
+  const work = slices * d.tokens * d.tokens * d.dim;
+  const byWork = Math.floor(work / Math.max(1, heap.minWorkPerThread ?? MIN_WORK_PER_THREAD));
+  const parts = Math.max(1, Math.min(heap.threads?.size ?? 1, slices, byWork));
+  return Array.from({ length: parts + 1 }, (_, i) => Math.round((i * slices) / parts));
 }
 
-function layout(d: AttentionDims): Layout {
-  const tp = paddedTokens(d.tokens);
-  return {
-    tp,
-    rowBytes: d.heads * d.dim * 4,
-    slice: (w, h) => ((w * d.tokens * d.heads + h) * d.dim) * 4,
-    pSlice: (w, h) => (w * d.heads + h) * d.tokens * tp * 4,
-    vecs: d.dim % 8 === 0 ? 2 : 1,
-    blocks: rowBlocks(d.tokens),
-  };
-}
-
-/** dst[e·tp + s] = src[s·rowFloats + e] for s < T, e < d: one slice's Kᵀ (or Vᵀ); padding stays zero. */
-function packTransposed(f32: Float32Array, src: number, rowFloats: number, dst: number, t: number, dim: number, tp: number): void {
-  for (let s = 0; s < t; s++) {
-    const row = src + s * rowFloats;
-    for (let e = 0; e < dim; e++) f32[dst + e * tp + s] = f32[row + e]!;
+/** Runs part 0 here and parts 1.. on the helpers: `args(part)` gives the driver's arguments. */
+function runParts(heap: KernelHeap, name: string, fn: (...a: number[]) => void, parts: number, args: (part: number) => number[]): void {
+  if (parts === 1 || !heap.threads) {
+    fn(...args(0));
+    return;
   }
+  const helperArgs = Array.from({ length: parts - 1 }, (_, i) => args(i + 1));
+  heap.threads.run(name, helperArgs, () => fn(...args(0)));
+}
+
+function vectors(d: AttentionDims): ColumnVectors {
+  return d.dim % 8 === 0 ? 2 : 1;
 }
 
 export interface ForwardPointers {
@@ -96,36 +91,30 @@ export interface ForwardPointers {
 /** out = softmax(scale·q·kᵀ + bias + mask)·v per slice; P saved for the backward. */
 export function attentionForward(heap: KernelHeap, d: AttentionDims, ptr: ForwardPointers, scale: number): void {
   const { windows: W, tokens: T, heads: H, dim: D } = d;
-  const L = layout(d);
-  const tp = L.tp;
-  const ktBytes = D * tp * 4;
-  const biasBytes = T * tp * 4;
-  const base = heap.scratch(ktBytes + biasBytes + tp * 4);
-  const [kt, biasPad, maskPad] = [base, base + ktBytes, base + ktBytes + biasBytes];
+  const tp = paddedTokens(T);
+  const bounds = split(d, heap);
+  const parts = bounds.length - 1;
+  const biasBytes = align16(H * T * tp * 4);
+  const maskBytes = align16(W * tp * 4);
+  const ktBytes = align16(D * tp * 4);
+  const base = heap.scratch(biasBytes + maskBytes + parts * ktBytes);
+  const [biasPad, maskPad, kt] = [base, base + biasBytes, base + biasBytes + maskBytes];
   const f32 = new Float32Array(heap.memory.buffer);
-  f32.fill(0, kt >> 2, (kt + ktBytes) >> 2);
-  f32.fill(0, maskPad >> 2, (maskPad >> 2) + tp);
-  const K = heap.kernels;
-  const rowFloats = L.rowBytes >> 2;
   for (let h = 0; h < H; h++) {
     for (let t = 0; t < T; t++) {
-      const dst = (biasPad >> 2) + t * tp;
-      f32.set(f32.subarray((ptr.bias >> 2) + (t * H + h) * T, (ptr.bias >> 2) + (t * H + h + 1) * T), dst);
+      const dst = (biasPad >> 2) + (h * T + t) * tp;
+      const src = (ptr.bias >> 2) + (t * H + h) * T;
+      f32.set(f32.subarray(src, src + T), dst);
       f32.fill(PAD_LOGIT, dst + T, dst + tp);
     }
-    for (let w = 0; w < W; w++) {
-      if (ptr.mask) f32.set(f32.subarray((ptr.mask >> 2) + w * T, (ptr.mask >> 2) + (w + 1) * T), maskPad >> 2);
-      const s = L.slice(w, h);
-      packTransposed(f32, (ptr.k + s) >> 2, rowFloats, kt >> 2, T, D, tp);
-      const pb = ptr.p + L.pSlice(w, h);
-      for (const [t0, r] of L.blocks) {
-        const rows = pb + t0 * tp * 4;
-        K.logits[r](ptr.q + s + t0 * L.rowBytes, L.rowBytes, kt, tp * 4, rows, tp * 4, tp, D, scale, biasPad + t0 * tp * 4, tp * 4, maskPad);
-        K.softmax(rows, tp * 4, r, tp);
-        K.nn[L.vecs][r](rows, tp * 4, ptr.v + s, L.rowBytes, ptr.out + s + t0 * L.rowBytes, L.rowBytes, T, D, 1);
-      }
-    }
   }
+  f32.fill(0, maskPad >> 2, (maskPad + maskBytes) >> 2);
+  if (ptr.mask) for (let w = 0; w < W; w++) f32.set(f32.subarray((ptr.mask >> 2) + w * T, (ptr.mask >> 2) + (w + 1) * T), (maskPad >> 2) + w * tp);
+  f32.fill(0, kt >> 2, (kt + parts * ktBytes) >> 2);
+  const v = vectors(d);
+  runParts(heap, `fwd_v${v}`, heap.kernels.forward[v], parts, (i) => [
+    ptr.q, ptr.k, ptr.v, biasPad, maskPad, ptr.out, ptr.p, W, T, H, D, scale, bounds[i]!, bounds[i + 1]!, kt + i * ktBytes,
+  ]);
 }
 
 export interface BackwardPointers {
@@ -147,56 +136,31 @@ export interface BackwardPointers {
  */
 export function attentionBackward(heap: KernelHeap, d: AttentionDims, ptr: BackwardPointers, scale: number): void {
   const { windows: W, tokens: T, heads: H, dim: D } = d;
-  const L = layout(d);
-  const tp = L.tp;
-  const vtBytes = D * tp * 4;
-  const padBytes = T * tp * 4;
-  const dsBytes = 4 * tp * 4;
-  const accBytes = T * D * 4;
-  const base = heap.scratch(vtBytes + padBytes + dsBytes + 2 * accBytes + 16);
-  const vt = base;
-  const dbPad = vt + vtBytes;
-  const dS = dbPad + padBytes;
-  const dK = dS + dsBytes;
-  const dV = dK + accBytes;
-  const rd = dV + accBytes;
+  const tp = paddedTokens(T);
+  const bounds = split(d, heap);
+  const parts = bounds.length - 1;
+  const dbBytes = align16(H * T * tp * 4);
+  const own = align16(backwardScratchBytes(T, D));
+  const base = heap.scratch(parts * (dbBytes + own));
+  const dbPad = (i: number) => base + i * dbBytes;
+  const scratch = (i: number) => base + parts * dbBytes + i * own;
   const f32 = new Float32Array(heap.memory.buffer);
-  f32.fill(0, vt >> 2, (vt + vtBytes) >> 2);
-  const K = heap.kernels;
-  const rowFloats = L.rowBytes >> 2;
+  f32.fill(0, base >> 2, (base + parts * (dbBytes + own)) >> 2);
+  const v = vectors(d);
+  runParts(heap, `bwd_v${v}`, heap.kernels.backward[v], parts, (i) => [
+    ptr.q, ptr.k, ptr.v, ptr.out, ptr.dy, ptr.p, ptr.dq, ptr.dk, ptr.dv, dbPad(i), W, T, H, D, scale, bounds[i]!, bounds[i + 1]!, scratch(i),
+  ]);
+  // dbias[t, h, s] = Σ over the threads' partials of dbPad[h][t][s].
+  const out = ptr.dbias >> 2;
   for (let h = 0; h < H; h++) {
-    f32.fill(0, dbPad >> 2, (dbPad + padBytes) >> 2);
-    for (let w = 0; w < W; w++) {
-      const s = L.slice(w, h);
-      packTransposed(f32, (ptr.v + s) >> 2, rowFloats, vt >> 2, T, D, tp);
-      f32.fill(0, dK >> 2, (dV + accBytes) >> 2);
-      const pb = ptr.p + L.pSlice(w, h);
-      for (const [t0, r] of L.blocks) {
-        for (let i = 0; i < r; i++) {
-          const o = (ptr.out + s) / 4 + (t0 + i) * rowFloats;
-          const g = (ptr.dy + s) / 4 + (t0 + i) * rowFloats;
-          let acc = 0;
-          for (let e = 0; e < D; e++) acc += f32[o + e]! * f32[g + e]!;
-          f32[(rd >> 2) + i] = acc;
-        }
-        const dyRows = ptr.dy + s + t0 * L.rowBytes;
-        const pRows = pb + t0 * tp * 4;
-        K.dsoft[r](dyRows, L.rowBytes, vt, tp * 4, dS, tp * 4, tp, D, pRows, tp * 4, rd, dbPad + t0 * tp * 4, tp * 4);
-        K.nn[L.vecs][r](dS, tp * 4, ptr.k + s, L.rowBytes, ptr.dq + s + t0 * L.rowBytes, L.rowBytes, T, D, scale);
-        K.rank[L.vecs][r](dS, tp * 4, ptr.q + s + t0 * L.rowBytes, L.rowBytes, dK, D * 4, T, D);
-        K.rank[L.vecs][r](pRows, tp * 4, dyRows, L.rowBytes, dV, D * 4, T, D);
-      }
-      for (let t = 0; t < T; t++) {
-        const o = (s >> 2) + t * rowFloats;
-        for (let e = 0; e < D; e++) {
-          f32[(ptr.dk >> 2) + o + e] = scale * f32[(dK >> 2) + t * D + e]!;
-          f32[(ptr.dv >> 2) + o + e] = f32[(dV >> 2) + t * D + e]!;
-        }
-      }
-    }
     for (let t = 0; t < T; t++) {
-      const src = (dbPad >> 2) + t * tp;
-      f32.set(f32.subarray(src, src + T), (ptr.dbias >> 2) + (t * H + h) * T);
+      const dst = out + (t * H + h) * T;
+      const src0 = (dbPad(0) >> 2) + (h * T + t) * tp;
+      f32.set(f32.subarray(src0, src0 + T), dst);
+      for (let i = 1; i < parts; i++) {
+        const src = (dbPad(i) >> 2) + (h * T + t) * tp;
+        for (let s = 0; s < T; s++) f32[dst + s] += f32[src + s]!;
+      }
     }
   }
 }

@@ -2,27 +2,34 @@
  * The fused attention kernels as two tfjs kernels of the wasm backend, running on its heap:
  * `DivdAttention` (q, k, v, bias[, mask] → out, P) and `DivdAttentionGrad` (q, k, v, out, dy, P →
  * dq, dk, dv, dbias). Outputs are made with the backend's own allocator, so tf owns, counts and frees
- * them like any other tensor. They run on the calling thread (XNNPACK's pool is idle meanwhile).
+ * them like any other tensor. They run on the calling thread and, with more than one wasm thread, on helper
+ * threads (./kernel-threads.ts) while XNNPACK's pool is idle.
  */
 import * as tf from '@tensorflow/tfjs';
-import { instantiateAttentionKernels } from './attention-kernel.ts';
+import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+import { attentionModule } from './attention-kernel.ts';
+import type { AttentionModule } from './attention-kernel.ts';
 import { attentionBackward, attentionForward, kernelsSupport, paddedTokens } from './attention-slices.ts';
 import type { AttentionDims, KernelHeap } from './attention-slices.ts';
-import { onBackendHeap } from './wasm-heap.ts';
+import { KernelThreads } from './kernel-threads.ts';
+import { isShared, onBackendHeap } from './wasm-heap.ts';
 
 const FORWARD = 'DivdAttention';
 const BACKWARD = 'DivdAttentionGrad';
 
-const kernelsOnHeap = onBackendHeap((memory) => {
-  const kernels = instantiateAttentionKernels(memory);
+const kernelsOnHeap = onBackendHeap<{ module: AttentionModule; threads: KernelThreads | null }>((memory) => {
+  const module = attentionModule(memory);
+  // With the threaded backend, one helper per extra wasm thread runs slices while XNNPACK's pool is idle.
+  const helpers = isShared(memory) ? getThreadsCount() - 1 : 0;
+  const threads = helpers > 0 ? new KernelThreads(module.module, memory, helpers) : null;
   registerKernels();
-  return kernels;
+  return { module, threads };
 });
 
-/** The slice drivers' view of the heap: memory, kernels, scratch. */
+/** The slice drivers' view of the heap: memory, kernels, scratch, helper threads. */
 function sliceHeap(): KernelHeap {
   const k = kernelsOnHeap()!;
-  return { memory: k.heap.memory, kernels: k.kernels, scratch: k.heap.scratch };
+  return { memory: k.heap.memory, kernels: k.kernels.module, scratch: k.heap.scratch, threads: k.kernels.threads };
 }
 
 let enabled = true;
