@@ -11,8 +11,9 @@ import { filterGradCall, filterGradModule } from '../src/nn/conv-filter-kernel.t
 import type { FilterGradDims } from '../src/nn/conv-filter-kernel.ts';
 import { setFusedFilterGrad } from '../src/nn/conv-filter-wasm.ts';
 import { KernelThreads } from '../src/nn/kernel-threads.ts';
-import { conv2d, Rng } from '../src/nn/index.ts';
+import { conv2d, dense, matMulTN, Rng } from '../src/nn/index.ts';
 import { checkAgainstPlain, inputsFor, relErr } from './helpers/gradcheck.ts';
+import { useBackend } from './helpers/backends.ts';
 
 function referenceFilterGrad(d: FilterGradDims, x: Float64Array, dy: Float64Array): Float64Array {
   const dw = new Float64Array(d.kh * d.kw * d.ci * d.co);
@@ -127,4 +128,25 @@ describe('conv2d on wasm with the kernel for dW: gradients match tf autodiff on 
       setFusedFilterGrad(true);
     }
   });
+});
+
+describe('dense dW (aᵀ·b with a long K) through the same kernel on wasm', () => {
+  const as2 = (x: tf.Tensor) => x as tf.Tensor2D;
+  for (const [k, m, n, seed] of [[96, 5, 8, 40], [544, 12, 4, 41], [64, 3, 12, 42]] as const) {
+    it(`matMulTN [${k},${m}]ᵀ·[${k},${n}] and dense's gradients match tf autodiff on cpu`, async () => {
+      const r = await checkAgainstPlain(
+        (x, w) => dense(as2(x), as2(w)),
+        (x, w) => tf.matMul(as2(x), as2(w)),
+        inputsFor([[k, m], [m, n]], seed),
+      );
+      for (const [backend, cmp] of Object.entries(r)) assert.ok(cmp.worst <= 1e-5, `${backend}: ${cmp.worst}`);
+      // matMulTN itself (a backward-only op: its value, no gradient of its own).
+      const [a, b] = inputsFor([[k, m], [k, n]], seed + 10);
+      await useBackend('cpu');
+      const want = tf.tidy(() => tf.matMul(tf.tensor2d(a!.data, [k, m]), tf.tensor2d(b!.data, [k, n]), true, false).dataSync().slice());
+      await useBackend('wasm');
+      const got = tf.tidy(() => matMulTN(tf.tensor2d(a!.data, [k, m]), tf.tensor2d(b!.data, [k, n])).dataSync().slice());
+      assert.ok(relErr(got, want) <= 1e-6, `matMulTN rel err ${relErr(got, want)}`);
+    });
+  }
 });

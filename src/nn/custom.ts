@@ -4,6 +4,7 @@
  * without transpose flags, avgPool, rank <= 4 transposes); see wasm-perf.md.
  */
 import * as tf from '@tensorflow/tfjs';
+import { fusedFilterGrad } from './conv-filter-wasm.ts';
 
 type Saver = (tensors: tf.Tensor[]) => void;
 
@@ -80,13 +81,28 @@ export function withGrad<I extends tf.Tensor[], O extends tf.Tensor>(
   };
 }
 
+/** A divisor of k between 16 and 512 (the largest up to 256 first), or null. */
+function pixelsPerRow(k: number): number | null {
+  for (let c = 256; c >= 16; c--) if (k % c === 0) return c;
+  for (let c = 257; c <= 512; c++) if (k % c === 0) return c;
+  return null;
+}
+
 /**
- * dW = aᵀ·b for a: [K, M], b: [K, N] without a transpose flag (flags drop wasm to a scalar loop):
+ * dW = aᵀ·b for a: [K, M], b: [K, N]. On wasm this is the conv filter-gradient kernel with a 1x1 kernel
+ * (K folded into rows of 16–512 "pixels", split over threads): tf's matMul repacks the long-K operand as
+ * XNNPACK weights on every call, and the transposes it needs cost as much again. Elsewhere, or for shapes
+ * the kernel does not take, a plain matMul without a transpose flag (flags drop wasm to a scalar loop):
  * transpose the smaller operand (wasm-perf.md: on [8192,64]→192 this is 2x faster than the other way).
  */
 export function matMulTN(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
-  const [, m] = a.shape;
+  const [k, m] = a.shape;
   const [, n] = b.shape;
+  const c = pixelsPerRow(k);
+  if (c !== null) {
+    const fused = fusedFilterGrad(tf.reshape(a, [1, k / c, c, m]), tf.reshape(b, [1, k / c, c, n]), 1, 1, 1);
+    if (fused) return tf.reshape(fused, [m, n]);
+  }
   return m <= n ? tf.matMul(tf.transpose(a), b) : (tf.transpose(tf.matMul(tf.transpose(b), a)) as tf.Tensor2D);
 }
 
