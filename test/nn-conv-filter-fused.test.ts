@@ -2,7 +2,7 @@
  * The generated conv filter-gradient kernel (src/nn/conv-filter-kernel.ts): on its own memory against a
  * float64 loop (channel counts with a remainder of 4, 4- and 8-float output blocks, stride 2, non-square
  * kernels), split over helper threads on a shared memory exactly as one thread sums, and conv2d on wasm —
- * which now takes it for dW whenever the output channels are a multiple of 4 — against tf's autodiff on cpu.
+ * which now takes it for every dW (output channels padded to a multiple of 4) — against tf's autodiff on cpu.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -101,6 +101,7 @@ describe('conv2d on wasm with the kernel for dW: gradients match tf autodiff on 
     { name: '3x3 stride 2 same (down-sampling), 8 -> 4', x: [2, 8, 6, 8], w: [3, 3, 8, 4], stride: 2, padding: 'same' },
     { name: '5x5 same, 3 -> 12', x: [1, 9, 7, 3], w: [5, 5, 3, 12], stride: 1, padding: 'same' },
     { name: '3x2 valid, 5 -> 8', x: [2, 6, 7, 5], w: [3, 2, 5, 8], stride: 1, padding: 'valid' },
+    { name: '3x3 same, 8 -> 3 (the UNet output conv: channels padded to 4)', x: [2, 6, 6, 8], w: [3, 3, 8, 3], stride: 1, padding: 'same' },
   ];
   for (const [i, c] of cases.entries()) {
     it(c.name, async () => {
@@ -132,7 +133,7 @@ describe('conv2d on wasm with the kernel for dW: gradients match tf autodiff on 
 
 describe('dense dW (aᵀ·b with a long K) through the same kernel on wasm', () => {
   const as2 = (x: tf.Tensor) => x as tf.Tensor2D;
-  for (const [k, m, n, seed] of [[96, 5, 8, 40], [544, 12, 4, 41], [64, 3, 12, 42]] as const) {
+  for (const [k, m, n, seed] of [[96, 5, 8, 40], [544, 12, 4, 41], [64, 3, 12, 42], [48, 6, 3, 43]] as const) {
     it(`matMulTN [${k},${m}]ᵀ·[${k},${n}] and dense's gradients match tf autodiff on cpu`, async () => {
       const r = await checkAgainstPlain(
         (x, w) => dense(as2(x), as2(w)),

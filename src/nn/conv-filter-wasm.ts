@@ -87,10 +87,19 @@ function dims(xs: number[], dys: number[], a: Attrs): FilterGradDims {
 
 /**
  * dW of a VALID conv at `stride` of the padded input, or null where the kernel does not apply (not wasm,
- * output channels not a multiple of 4, turned off): callers then use their tfjs formulation.
+ * turned off): callers then use their tfjs formulation.
  */
 export function fusedFilterGrad(xPadded: tf.Tensor4D, dy: tf.Tensor4D, kh: number, kw: number, stride: number): tf.Tensor4D | null {
   const attrs: Attrs = { kh, kw, stride };
-  if (!enabled || !filterGradSupported(dims(xPadded.shape, dy.shape, attrs)) || kernelsOnHeap() === null) return null;
-  return tf.engine().runKernel(KERNEL, { x: xPadded, dy } as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+  const co = dy.shape[3];
+  // Output channels are padded with zero gradients to whole f32x4 vectors (the UNet's last conv has 3).
+  const co4 = Math.ceil(co / 4) * 4;
+  const dyShape: [number, number, number, number] = [dy.shape[0], dy.shape[1], dy.shape[2], co4];
+  if (!enabled || !filterGradSupported(dims(xPadded.shape, dyShape, attrs)) || kernelsOnHeap() === null) return null;
+  const dy4 = co4 === co ? dy : tf.pad(dy, [[0, 0], [0, 0], [0, 0], [0, co4 - co]]);
+  const dw = tf.engine().runKernel(KERNEL, { x: xPadded, dy: dy4 } as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+  if (co4 === co) return dw;
+  const sliced = tf.slice(dw, [0, 0, 0, 0], [kh, kw, dw.shape[2], co]);
+  tf.dispose([dw, dy4]);
+  return sliced;
 }
