@@ -20,7 +20,7 @@ import {
   setFusedAttention,
   Rng,
 } from '../src/nn/index.ts';
-import { setFusedFilterGrad } from '../src/nn/conv-filter-wasm.ts';
+import { setFusedFilterGrad } from '../src/nn/conv-wasm.ts';
 
 /** One forward+backward pass; returns every tensor it made that outlives the call (to be disposed). */
 export type Pass = () => tf.Tensor[];

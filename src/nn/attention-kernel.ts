@@ -15,6 +15,7 @@
  * - nn_vV_R:    C[r][e] = alpha·Σ_s A[r][s]·B[s][e], e < n (n a multiple of 4V)
  * - rank_vV_R:  Y[s][e] += Σ_r A[r][s]·X[r][e], s < k, e < n
  */
+import { compileOptimized } from '../wasm/compile.ts';
 import { Code, encodeModule } from '../wasm/encoder.ts';
 import type { ValType, WasmFunction } from '../wasm/encoder.ts';
 import { isShared } from './wasm-heap.ts';
@@ -480,7 +481,7 @@ export function attentionFunctions(): WasmFunction[] {
 
 /** Compiles the kernels for `memory` (shared or not, as the memory is) and instantiates them on it. */
 export function attentionModule(memory: WebAssembly.Memory): AttentionModule {
-  const module = new WebAssembly.Module(encodeModule(attentionFunctions(), { sharedMemory: isShared(memory) }));
+  const module = compileOptimized(encodeModule(attentionFunctions(), { sharedMemory: isShared(memory) }));
   const e = new WebAssembly.Instance(module, { env: { memory } }).exports as Record<string, SliceFn>;
   return { module, forward: { 1: e['fwd_v1']!, 2: e['fwd_v2']! }, backward: { 1: e['bwd_v1']!, 2: e['bwd_v2']! } };
 }

@@ -9,7 +9,8 @@ import * as tf from '@tensorflow/tfjs';
 import { dense } from './dense.ts';
 import { nativeGradients, withGrad } from './custom.ts';
 import { reshape } from './elementwise.ts';
-import { fusedFilterGrad } from './conv-filter-wasm.ts';
+import { fusedFilterGrad } from './conv-wasm.ts';
+import { fusedConv } from './conv-wasm.ts';
 
 export type ConvPadding = 'same' | 'valid';
 
@@ -57,7 +58,7 @@ function flipSwap(w: tf.Tensor4D): tf.Tensor4D {
 
 /**
  * dW[kh,kw,ci,co] = Σ_{n,h,w} xpad[n, h·s+kh, w·s+kw, ci] · dy[n,h,w,co]: the generated wasm kernel
- * (./conv-filter-wasm.ts) where it applies, else a VALID conv of xpadᵀ [Ci,Hp,Wp,N] with dy as the filter
+ * (./conv-wasm.ts) where it applies, else a VALID conv of xpadᵀ [Ci,Hp,Wp,N] with dy as the filter
  * [Ho,Wo,N,Co] (dilation s plays the stride).
  */
 function filterGrad(xPadded: tf.Tensor4D, dy: tf.Tensor4D, stride: number, kh: number, kw: number): tf.Tensor4D {
@@ -69,15 +70,30 @@ function filterGrad(xPadded: tf.Tensor4D, dy: tf.Tensor4D, stride: number, kh: n
   return tf.transpose(r, [1, 2, 0, 3]);
 }
 
+/**
+ * A conv at `stride` with explicit zero padding: divd's wasm kernel on the padded input where it applies
+ * (./conv-wasm.ts), else tf.conv2d, which pads internally. No gradient of its own.
+ */
+function convWithPads(x: tf.Tensor4D, w: tf.Tensor4D, p: Pads, stride: 1 | 2): tf.Tensor4D {
+  const padded = padInput(x, p);
+  const fused = fusedConv(padded, w, stride);
+  if (fused) {
+    if (padded !== x) padded.dispose();
+    return fused;
+  }
+  if (padded !== x) padded.dispose();
+  return tf.conv2d(x, w, stride, padArg(p));
+}
+
 /** Forward of a stride-1 conv with explicit zero padding (no gradient of its own: for use inside custom ops). */
 export function conv2dPadded(x: tf.Tensor4D, w: tf.Tensor4D, p: Pads): tf.Tensor4D {
-  return tf.conv2d(x, w, 1, padArg(p));
+  return convWithPads(x, w, p, 1);
 }
 
 /** dX of conv2dPadded: a conv of dy padded by (k−1−pad) on each side with the flipped, in/out-swapped kernel. */
 export function inputGradPadded(dy: tf.Tensor4D, w: tf.Tensor4D, p: Pads): tf.Tensor4D {
   const [kh, kw] = w.shape;
-  return tf.conv2d(dy, flipSwap(w), 1, padArg({ top: kh - 1 - p.top, bottom: kh - 1 - p.bottom, left: kw - 1 - p.left, right: kw - 1 - p.right }));
+  return convWithPads(dy, flipSwap(w), { top: kh - 1 - p.top, bottom: kh - 1 - p.bottom, left: kw - 1 - p.left, right: kw - 1 - p.right }, 1);
 }
 
 /** dW of conv2dPadded (the convtrick on the padded input). */
@@ -134,7 +150,8 @@ function conv3x3Stride2(x: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D {
   const op = withGrad<[tf.Tensor4D, tf.Tensor4D], tf.Tensor4D>(
     ([xi, wi], save) => {
       save([xi, wi]);
-      return tf.conv2d(xi, wi, 2, 'same');
+      // TF 'same' at stride 2 on even sizes pads one row/column at the bottom/right only.
+      return convWithPads(xi, wi, { top: 0, bottom: 1, left: 0, right: 1 }, 2);
     },
     (dy, [xi, wi]) => {
       const xs = xi as tf.Tensor4D;
@@ -144,7 +161,7 @@ function conv3x3Stride2(x: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D {
         [1, 0],
         [0, 0],
       ]);
-      const dx = depthToSpace2(tf.conv2d(dyPadded, phaseKernel(wi as tf.Tensor4D), 1, 'valid'));
+      const dx = depthToSpace2(convWithPads(dyPadded, phaseKernel(wi as tf.Tensor4D), { top: 0, bottom: 0, left: 0, right: 0 }, 1));
       // TF 'same' at stride 2 on even sizes pads one row/column at the bottom/right only.
       const dw = filterGrad(padInput(xs, { top: 0, bottom: 1, left: 0, right: 1 }), dy, 2, 3, 3);
       return [dx, dw];

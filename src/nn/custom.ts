@@ -4,7 +4,7 @@
  * without transpose flags, avgPool, rank <= 4 transposes); see wasm-perf.md.
  */
 import * as tf from '@tensorflow/tfjs';
-import { fusedFilterGrad } from './conv-filter-wasm.ts';
+import { fusedFilterGrad } from './conv-wasm.ts';
 
 type Saver = (tensors: tf.Tensor[]) => void;
 

@@ -1,5 +1,7 @@
 /**
- * The generated conv filter-gradient kernel (src/nn/conv-filter-kernel.ts): on its own memory against a
+ * The generated conv kernels. The VALID conv (src/nn/conv-forward-kernel.ts: the forward and, through the
+ * flipped kernel, the input gradient) on its own memory against a float64 loop, whole and split over helper
+ * threads. The filter-gradient kernel (src/nn/conv-filter-kernel.ts): on its own memory against a
  * float64 loop (channel counts with a remainder of 4, 4- and 8-float output blocks, stride 2, non-square
  * kernels), split over helper threads on a shared memory exactly as one thread sums, and conv2d on wasm —
  * which now takes it for every dW (output channels padded to a multiple of 4) — against tf's autodiff on cpu.
@@ -7,39 +9,85 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { filterGradCall, filterGradModule } from '../src/nn/conv-filter-kernel.ts';
-import type { FilterGradDims } from '../src/nn/conv-filter-kernel.ts';
-import { setFusedFilterGrad } from '../src/nn/conv-filter-wasm.ts';
+import { filterGradModule } from '../src/nn/conv-filter-kernel.ts';
+import { convForwardModule } from '../src/nn/conv-forward-kernel.ts';
+import { rowsCall, runRows, type ConvDims } from '../src/nn/conv-rows.ts';
+import { setFusedConv, setFusedFilterGrad } from '../src/nn/conv-wasm.ts';
 import { KernelThreads } from '../src/nn/kernel-threads.ts';
 import { conv2d, dense, matMulTN, Rng } from '../src/nn/index.ts';
 import { checkAgainstPlain, inputsFor, relErr } from './helpers/gradcheck.ts';
 import { useBackend } from './helpers/backends.ts';
 
-function referenceFilterGrad(d: FilterGradDims, x: Float64Array, dy: Float64Array): Float64Array {
-  const dw = new Float64Array(d.kh * d.kw * d.ci * d.co);
+/** Calls f(x index, w index, output index) for every multiply-add of a VALID conv of the padded input. */
+function eachTerm(d: ConvDims, f: (xi: number, wi: number, oi: number) => void): void {
   for (let n = 0; n < d.n; n++)
     for (let y = 0; y < d.ho; y++)
       for (let xo = 0; xo < d.wo; xo++)
         for (let a = 0; a < d.kh; a++)
           for (let b = 0; b < d.kw; b++)
-            for (let c = 0; c < d.ci; c++) {
-              const xv = x[((n * d.hp + y * d.stride + a) * d.wp + xo * d.stride + b) * d.ci + c]!;
-              for (let o = 0; o < d.co; o++) dw[((a * d.kw + b) * d.ci + c) * d.co + o] += xv * dy[((n * d.ho + y) * d.wo + xo) * d.co + o]!;
-            }
+            for (let c = 0; c < d.ci; c++)
+              for (let o = 0; o < d.co; o++) {
+                f(((n * d.hp + y * d.stride + a) * d.wp + xo * d.stride + b) * d.ci + c, ((a * d.kw + b) * d.ci + c) * d.co + o, ((n * d.ho + y) * d.wo + xo) * d.co + o);
+              }
+}
+
+function referenceFilterGrad(d: ConvDims, x: Float64Array, dy: Float64Array): Float64Array {
+  const dw = new Float64Array(d.kh * d.kw * d.ci * d.co);
+  eachTerm(d, (xi, wi, oi) => (dw[wi] += x[xi]! * dy[oi]!));
   return dw;
 }
 
+function referenceConv(d: ConvDims, x: Float64Array, w: Float64Array): Float64Array {
+  const out = new Float64Array(d.n * d.ho * d.wo * d.co);
+  eachTerm(d, (xi, wi, oi) => (out[oi] += x[xi]! * w[wi]!));
+  return out;
+}
+
 /** dims of a VALID conv of a padded [n, hp, wp, ci] input with a kh x kw kernel at `stride`. */
-function dimsFor(n: number, hp: number, wp: number, ci: number, co: number, kh: number, kw: number, stride: number): FilterGradDims {
+function dimsFor(n: number, hp: number, wp: number, ci: number, co: number, kh: number, kw: number, stride: number): ConvDims {
   return { n, hp, wp, ci, co, kh, kw, stride, ho: Math.floor((hp - kh) / stride) + 1, wo: Math.floor((wp - kw) / stride) + 1 };
 }
 
-const SHAPES: FilterGradDims[] = [
+const SHAPES: ConvDims[] = [
   dimsFor(2, 7, 6, 6, 8, 3, 3, 1), // ci = 4 + 2: the 1-channel remainder path; 8-float output blocks
   dimsFor(1, 9, 9, 4, 4, 3, 3, 2), // stride 2, 4-float output blocks
   dimsFor(3, 5, 8, 3, 12, 2, 3, 1), // ci < 4, co = 12 (4-float blocks), a 2x3 kernel
   dimsFor(2, 4, 4, 8, 16, 1, 1, 1), // 1x1
 ];
+
+describe('generated VALID conv kernel', () => {
+  // wo = 4, 9, 7 and 3: whole 4-pixel blocks, a remainder, and rows of single pixels.
+  const shapes = [...SHAPES, dimsFor(2, 6, 5, 4, 8, 3, 3, 1)];
+  for (const threads of [0, 2]) {
+    it(`matches a float64 loop${threads ? ', rows split over 2 helper threads' : ''}`, () => {
+      const memory = new WebAssembly.Memory({ initial: 64, maximum: 256, shared: true });
+      const m = convForwardModule(memory);
+      const pool = threads ? new KernelThreads(m.module, memory, threads) : null;
+      try {
+        const rng = new Rng(13);
+        for (const d of shapes) {
+          const x = Float64Array.from({ length: d.n * d.hp * d.wp * d.ci }, () => rng.normal());
+          const w = Float64Array.from({ length: d.kh * d.kw * d.ci * d.co }, () => rng.normal());
+          const [px, pw, po] = [1 << 12, 1 << 18, 1 << 19];
+          new Float32Array(memory.buffer, px, x.length).set(x);
+          new Float32Array(memory.buffer, pw, w.length).set(w);
+          const size = d.n * d.ho * d.wo * d.co;
+          new Float32Array(memory.buffer, po, size).fill(NaN);
+          const rows = d.n * d.ho;
+          const cut = [0, Math.floor(rows / 3), Math.floor((2 * rows) / 3), rows];
+          const calls = pool ? [0, 1, 2].map((i) => rowsCall(d, px, pw, po, cut[i]!, cut[i + 1]!)) : [rowsCall(d, px, pw, po, 0, rows)];
+          const local = () => runRows(m, calls[0]!);
+          if (pool) pool.run(calls[0]!.name, calls.slice(1).map((c) => c.args), local);
+          else local();
+          const err = relErr(new Float32Array(memory.buffer, po, size), referenceConv(d, x, w));
+          assert.ok(err <= 1e-6, `${JSON.stringify(d)}: rel err ${err.toExponential(2)}`);
+        }
+      } finally {
+        pool?.terminate();
+      }
+    });
+  }
+});
 
 describe('generated conv filter-gradient kernel', () => {
   for (const shared of [false, true]) {
@@ -55,8 +103,8 @@ describe('generated conv filter-gradient kernel', () => {
         new Float32Array(memory.buffer, pdy, dy.length).set(dy);
         const size = d.kh * d.kw * d.ci * d.co;
         new Float32Array(memory.buffer, pdw, size).fill(0);
-        const call = filterGradCall(d, px, pdy, pdw, 0, d.n * d.ho);
-        fg.rows[call.name === 'rows_2' ? '2' : '1'](...call.args);
+        const call = rowsCall(d, px, pdy, pdw, 0, d.n * d.ho);
+        runRows(fg, call);
         const err = relErr(new Float32Array(memory.buffer, pdw, size), referenceFilterGrad(d, x, dy));
         assert.ok(err <= 1e-6, `${JSON.stringify(d)}: rel err ${err.toExponential(2)}`);
       }
@@ -79,9 +127,9 @@ describe('generated conv filter-gradient kernel', () => {
       const parts = [0, 7, 15, rows];
       const bufs = [pdw, pdw + size * 4, pdw + 2 * size * 4, pdw + 3 * size * 4];
       f32.fill(0, pdw >> 2, (pdw >> 2) + 4 * size);
-      const calls = [0, 1, 2].map((i) => filterGradCall(d, px, pdy, bufs[i]!, parts[i]!, parts[i + 1]!));
+      const calls = [0, 1, 2].map((i) => rowsCall(d, px, pdy, bufs[i]!, parts[i]!, parts[i + 1]!));
       threads.run(calls[0]!.name, [calls[1]!.args, calls[2]!.args], () => fg.rows['2'](...calls[0]!.args));
-      const whole = filterGradCall(d, px, pdy, bufs[3]!, 0, rows);
+      const whole = rowsCall(d, px, pdy, bufs[3]!, 0, rows);
       fg.rows['2'](...whole.args);
       const sum = new Float32Array(size);
       for (let p = 0; p < 3; p++) for (let i = 0; i < size; i++) sum[i]! += f32[(bufs[p]! >> 2) + i]!;
@@ -116,8 +164,9 @@ describe('conv2d on wasm with the kernel for dW: gradients match tf autodiff on 
     });
   }
 
-  it('the convtrick formulation still matches with the kernel turned off', async () => {
+  it('tf.conv2d and the convtrick formulation still match with the kernels turned off', async () => {
     setFusedFilterGrad(false);
+    setFusedConv(false);
     try {
       const r = await checkAgainstPlain(
         (x, w) => conv2d(as4(x), as4(w), 1),
@@ -127,6 +176,7 @@ describe('conv2d on wasm with the kernel for dW: gradients match tf autodiff on 
       assert.ok(r.wasm.worst <= 1e-5, `wasm: ${r.wasm.worst}`);
     } finally {
       setFusedFilterGrad(true);
+      setFusedConv(true);
     }
   });
 });

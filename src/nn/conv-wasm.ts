@@ -1,0 +1,141 @@
+/**
+ * divd's generated conv kernels as tfjs kernels of the wasm backend, on its heap (./wasm-heap.ts):
+ * - `DivdConv2D` (xPadded [N,Hp,Wp,Ci], w [kh,kw,Ci,Co]; stride) → [N,Ho,Wo,Co], a VALID conv
+ *   (./conv-forward-kernel.ts): the forward conv and the input gradient;
+ * - `DivdConvFilterGrad` (xPadded, dy [N,Ho,Wo,Co]; kh, kw, stride) → dW [kh,kw,Ci,Co]
+ *   (./conv-filter-kernel.ts).
+ * With more than one wasm thread the output rows are split between the caller and helper threads
+ * (./kernel-threads.ts): the conv's threads write disjoint rows of the output, the filter gradient's each
+ * sum into their own dW, added up at the end.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+import { convForwardModule } from './conv-forward-kernel.ts';
+import { filterGradModule, filterGradSupported } from './conv-filter-kernel.ts';
+import { rowsCall, runRows, type ConvDims, type RowsModule } from './conv-rows.ts';
+import { KernelThreads } from './kernel-threads.ts';
+import { isShared, onBackendHeap, type BackendHeap } from './wasm-heap.ts';
+
+const CONV = 'DivdConv2D';
+const FILTER_GRAD = 'DivdConvFilterGrad';
+/** Output rows per thread below which a helper costs more than it saves. */
+const MIN_ROWS_PER_THREAD = 4;
+
+interface Kernel {
+  rows: RowsModule;
+  threads: KernelThreads | null;
+}
+
+function withThreads(rows: RowsModule, memory: WebAssembly.Memory): Kernel {
+  const helpers = isShared(memory) ? getThreadsCount() - 1 : 0;
+  return { rows, threads: helpers > 0 ? new KernelThreads(rows.module, memory, helpers) : null };
+}
+
+function dims(xs: readonly number[], ks: readonly number[], co: number, stride: number): ConvDims {
+  const [n, hp, wp, ci] = xs as [number, number, number, number];
+  const [kh, kw] = ks as [number, number];
+  return { n, hp, wp, ci, co, kh, kw, stride, ho: Math.floor((hp - kh) / stride) + 1, wo: Math.floor((wp - kw) / stride) + 1 };
+}
+
+/** Row bounds of each thread's share of `rows`. */
+function shares(k: Kernel, rows: number): number[] {
+  const parts = k.threads ? Math.max(1, Math.min(k.threads.size, Math.floor(rows / MIN_ROWS_PER_THREAD))) : 1;
+  return Array.from({ length: parts + 1 }, (_, i) => Math.round((i * rows) / parts));
+}
+
+/** Runs share 0 here and the others on the helpers; `call(i)` gives share i's driver call. */
+function runShares(k: Kernel, bounds: number[], call: (i: number) => ReturnType<typeof rowsCall>): void {
+  const own = call(0);
+  if (bounds.length === 2) runRows(k.rows, own);
+  else k.threads!.run(own.name, Array.from({ length: bounds.length - 2 }, (_, i) => call(i + 1).args), () => runRows(k.rows, own));
+}
+
+function conv(heap: BackendHeap, k: Kernel, x: tf.TensorInfo, w: tf.TensorInfo, stride: number): tf.TensorInfo {
+  const d = dims(x.shape, w.shape, w.shape[3]!, stride);
+  const out = heap.output([d.n, d.ho, d.wo, d.co]);
+  const [px, pw, po] = [heap.address(x), heap.address(w), heap.address(out)];
+  const bounds = shares(k, d.n * d.ho);
+  runShares(k, bounds, (i) => rowsCall(d, px, pw, po, bounds[i]!, bounds[i + 1]!));
+  return out;
+}
+
+function filterGrad(heap: BackendHeap, k: Kernel, x: tf.TensorInfo, dy: tf.TensorInfo, a: { kh: number; kw: number; stride: number }): tf.TensorInfo {
+  const d = dims(x.shape, [a.kh, a.kw], dy.shape[3]!, a.stride);
+  const dw = heap.output([a.kh, a.kw, d.ci, d.co]);
+  const size = a.kh * a.kw * d.ci * d.co;
+  const bounds = shares(k, d.n * d.ho);
+  const parts = bounds.length - 1;
+  // Helper i sums into partial i of a scratch block; the caller into dw itself.
+  const partials = parts > 1 ? heap.scratch((parts - 1) * size * 4) : 0;
+  const [px, pdy, pdw] = [heap.address(x), heap.address(dy), heap.address(dw)];
+  new Float32Array(heap.memory.buffer, pdw, size).fill(0);
+  if (parts > 1) new Float32Array(heap.memory.buffer, partials, (parts - 1) * size).fill(0);
+  runShares(k, bounds, (i) => rowsCall(d, px, pdy, i === 0 ? pdw : partials + (i - 1) * size * 4, bounds[i]!, bounds[i + 1]!));
+  const f32 = new Float32Array(heap.memory.buffer);
+  for (let p = 0; p < parts - 1; p++) {
+    const src = (partials >> 2) + p * size;
+    for (let i = 0; i < size; i++) f32[(pdw >> 2) + i] += f32[src + i]!;
+  }
+  return dw;
+}
+
+const kernelsOnHeap = onBackendHeap<{ conv: Kernel; filterGrad: Kernel }>((memory) => {
+  const bound = { conv: withThreads(convForwardModule(memory), memory), filterGrad: withThreads(filterGradModule(memory), memory) };
+  tf.registerKernel({
+    kernelName: CONV,
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, attrs }) => {
+      const { x, w } = inputs as { x: tf.TensorInfo; w: tf.TensorInfo };
+      return conv(kernelsOnHeap()!.heap, bound.conv, x, w, (attrs as unknown as { stride: number }).stride);
+    },
+  });
+  tf.registerKernel({
+    kernelName: FILTER_GRAD,
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, attrs }) => {
+      const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+      return filterGrad(kernelsOnHeap()!.heap, bound.filterGrad, x, dy, attrs as unknown as { kh: number; kw: number; stride: number });
+    },
+  });
+  return bound;
+});
+
+const enabled = { conv: true, filterGrad: true };
+
+/** Turns the conv kernel off (or back on) for this process, for side-by-side benchmarks and tests. */
+export function setFusedConv(on: boolean): void {
+  enabled.conv = on;
+}
+
+/** Turns the filter-gradient kernel off (or back on) for this process. */
+export function setFusedFilterGrad(on: boolean): void {
+  enabled.filterGrad = on;
+}
+
+/**
+ * A VALID conv at `stride` of the already padded input, or null where the kernel does not apply (not wasm,
+ * output channels not a multiple of 4, turned off): callers then use tf.conv2d.
+ */
+export function fusedConv(xPadded: tf.Tensor4D, w: tf.Tensor4D, stride: number): tf.Tensor4D | null {
+  if (!enabled.conv || w.shape[3] % 4 !== 0 || kernelsOnHeap() === null) return null;
+  return tf.engine().runKernel(CONV, { x: xPadded, w } as unknown as tf.NamedTensorMap, { stride } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+}
+
+/**
+ * dW of a VALID conv at `stride` of the padded input, or null where the kernel does not apply (not wasm,
+ * turned off): callers then use their tfjs formulation.
+ */
+export function fusedFilterGrad(xPadded: tf.Tensor4D, dy: tf.Tensor4D, kh: number, kw: number, stride: number): tf.Tensor4D | null {
+  const co = dy.shape[3];
+  // Output channels are padded with zero gradients to whole f32x4 vectors (the UNet's last conv has 3).
+  const co4 = Math.ceil(co / 4) * 4;
+  const d = dims(xPadded.shape, [kh, kw], co4, stride);
+  if (!enabled.filterGrad || !filterGradSupported(d) || kernelsOnHeap() === null) return null;
+  const dy4 = co4 === co ? dy : tf.pad(dy, [[0, 0], [0, 0], [0, 0], [0, co4 - co]]);
+  const attrs = { kh, kw, stride };
+  const dw = tf.engine().runKernel(FILTER_GRAD, { x: xPadded, dy: dy4 } as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+  if (co4 === co) return dw;
+  const sliced = tf.slice(dw, [0, 0, 0, 0], [kh, kw, dw.shape[2], co]);
+  tf.dispose([dw, dy4]);
+  return sliced;
+}
