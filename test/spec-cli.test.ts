@@ -39,7 +39,7 @@ describe('divd plan', () => {
     }
     assert.deepEqual(report.trials.map((t) => t.swept['model.windows']), [[2, 1, 1], [4, 2, 1], [8, 4, 2]]);
     assert.deepEqual(report.counts, { pending: 3 });
-    assert.equal(report.pendingTrainSteps, 3 * 400);
+    assert.equal(report.pendingTrainSteps, 3 * 1000);
   });
 
   it('reads the stage from runs/<experiment>/<id>/status.json', () => {
@@ -53,7 +53,7 @@ describe('divd plan', () => {
     assert.equal(report.trials[1].status, 'done');
     assert.deepEqual(report.trials[1].statusFile, { stage: 'done', step: 400 });
     assert.deepEqual(report.counts, { pending: 3, done: 1 });
-    assert.equal(report.pendingTrainSteps, 3 * 400);
+    assert.equal(report.pendingTrainSteps, 3 * 1000);
   });
 
   it('text output lists id, status, label and swept values', () => {
@@ -61,7 +61,7 @@ describe('divd plan', () => {
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /^ablation-frames-cpu: 3 trials \(3 pending\)/);
     assert.match(r.stdout, /ID\s+STATUS\s+LABEL\s+SWEPT VALUES/);
-    assert.match(r.stdout, /[0-9a-f]{10}\s+pending\s+frames=2\s+model\.frames=2/);
+    assert.match(r.stdout, /[0-9a-f]{10}\s+pending\s+frames=2 batch=4\s+model\.frames=2 train\.batch=4/);
   });
 
   it('an invalid spec exits 2 with every problem and no stack trace', () => {
