@@ -112,12 +112,17 @@ export function setFusedFilterGrad(on: boolean): void {
   enabled.filterGrad = on;
 }
 
+/** True when fusedConv runs for this kernel (wasm, output channels a multiple of 4, not turned off). */
+export function fusedConvApplies(w: tf.Tensor4D): boolean {
+  return enabled.conv && w.shape[3] % 4 === 0 && kernelsOnHeap() !== null;
+}
+
 /**
  * A VALID conv at `stride` of the already padded input, or null where the kernel does not apply (not wasm,
  * output channels not a multiple of 4, turned off): callers then use tf.conv2d.
  */
 export function fusedConv(xPadded: tf.Tensor4D, w: tf.Tensor4D, stride: number): tf.Tensor4D | null {
-  if (!enabled.conv || w.shape[3] % 4 !== 0 || kernelsOnHeap() === null) return null;
+  if (!fusedConvApplies(w)) return null;
   return tf.engine().runKernel(CONV, { x: xPadded, w } as unknown as tf.NamedTensorMap, { stride } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
 }
 

@@ -10,7 +10,7 @@ import { dense } from './dense.ts';
 import { nativeGradients, withGrad } from './custom.ts';
 import { reshape } from './elementwise.ts';
 import { fusedFilterGrad } from './conv-wasm.ts';
-import { fusedConv } from './conv-wasm.ts';
+import { fusedConv, fusedConvApplies } from './conv-wasm.ts';
 
 export type ConvPadding = 'same' | 'valid';
 
@@ -102,15 +102,36 @@ export function filterGradPadded(x: tf.Tensor4D, dy: tf.Tensor4D, p: Pads): tf.T
   return filterGrad(xp, dy, 1, xp.shape[1] - dy.shape[1] + 1, xp.shape[2] - dy.shape[2] + 1);
 }
 
-function conv2dStride1(x: tf.Tensor4D, w: tf.Tensor4D, p: Pads): tf.Tensor4D {
-  const op = withGrad<[tf.Tensor4D, tf.Tensor4D], tf.Tensor4D>(
+/**
+ * A conv with its gradient. Where divd's conv kernel runs (it takes the padded input), the padded input is
+ * what the forward saves, so the filter gradient reuses it instead of padding x a second time; the padded
+ * copy replaces x among the saved tensors (x is usually freed: the conv is the only reader of its input).
+ */
+function convOp(p: Pads, stride: 1 | 2, dxOf: (dy: tf.Tensor4D, w: tf.Tensor4D) => tf.Tensor4D) {
+  let savedPadded = false;
+  return withGrad<[tf.Tensor4D, tf.Tensor4D], tf.Tensor4D>(
     ([xi, wi], save) => {
+      if (fusedConvApplies(wi)) {
+        const xp = padInput(xi, p);
+        savedPadded = true;
+        save([xp, wi]);
+        const out = fusedConv(xp, wi, stride)!;
+        if (xp !== xi) xp.dispose(); // save() holds its own reference
+        return out;
+      }
       save([xi, wi]);
-      return conv2dPadded(xi, wi, p);
+      return convWithPads(xi, wi, p, stride);
     },
-    (dy, [xi, wi]) => [inputGradPadded(dy, wi as tf.Tensor4D, p), filterGradPadded(xi as tf.Tensor4D, dy, p)],
+    (dy, [xs, wi]) => {
+      const xp = savedPadded ? (xs as tf.Tensor4D) : padInput(xs as tf.Tensor4D, p);
+      const [kh, kw] = (wi as tf.Tensor4D).shape;
+      return [dxOf(dy, wi as tf.Tensor4D), filterGrad(xp, dy, stride, kh, kw)];
+    },
   );
-  return op(x, w);
+}
+
+function conv2dStride1(x: tf.Tensor4D, w: tf.Tensor4D, p: Pads): tf.Tensor4D {
+  return convOp(p, 1, (dy, wi) => inputGradPadded(dy, wi, p))(x, w);
 }
 
 /** A stride-2 3x3 conv's input gradient as four 2x2 phase kernels: [3,3,Ci,Co] → [2,2,Co,4·Ci]. */
@@ -147,27 +168,18 @@ export function depthToSpace2(z: tf.Tensor4D): tf.Tensor4D {
 }
 
 function conv3x3Stride2(x: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D {
-  const op = withGrad<[tf.Tensor4D, tf.Tensor4D], tf.Tensor4D>(
-    ([xi, wi], save) => {
-      save([xi, wi]);
-      // TF 'same' at stride 2 on even sizes pads one row/column at the bottom/right only.
-      return convWithPads(xi, wi, { top: 0, bottom: 1, left: 0, right: 1 }, 2);
-    },
-    (dy, [xi, wi]) => {
-      const xs = xi as tf.Tensor4D;
-      const dyPadded = tf.pad(dy, [
-        [0, 0],
-        [1, 0],
-        [1, 0],
-        [0, 0],
-      ]);
-      const dx = depthToSpace2(convWithPads(dyPadded, phaseKernel(wi as tf.Tensor4D), { top: 0, bottom: 0, left: 0, right: 0 }, 1));
-      // TF 'same' at stride 2 on even sizes pads one row/column at the bottom/right only.
-      const dw = filterGrad(padInput(xs, { top: 0, bottom: 1, left: 0, right: 1 }), dy, 2, 3, 3);
-      return [dx, dw];
-    },
-  );
-  return op(x, w);
+  // TF 'same' at stride 2 on even sizes pads one row/column at the bottom/right only.
+  const pads = { top: 0, bottom: 1, left: 0, right: 1 };
+  const dx = (dy: tf.Tensor4D, wi: tf.Tensor4D): tf.Tensor4D => {
+    const dyPadded = tf.pad(dy, [
+      [0, 0],
+      [1, 0],
+      [1, 0],
+      [0, 0],
+    ]);
+    return depthToSpace2(convWithPads(dyPadded, phaseKernel(wi), { top: 0, bottom: 0, left: 0, right: 0 }, 1));
+  };
+  return convOp(pads, 2, dx)(x, w);
 }
 
 /**
