@@ -24,7 +24,7 @@ export interface BackendHeap {
   output(shape: number[]): tf.TensorInfo;
 }
 
-let heap: BackendHeap | 'unavailable' | null = null;
+let cached: { backend: WasmBackendLike; heap: BackendHeap | null } | null = null;
 
 function scratchAllocator(backend: WasmBackendLike): (bytes: number) => number {
   let ptr = 0;
@@ -40,38 +40,40 @@ function scratchAllocator(backend: WasmBackendLike): (bytes: number) => number {
   };
 }
 
-/** The active wasm backend's heap, or null when the backend is not wasm or its memory is not reachable. */
-export function backendHeap(): BackendHeap | null {
-  if (tf.getBackend() !== 'wasm') return null;
-  if (heap === 'unavailable') return null;
-  if (heap) return heap;
-  const backend = tf.backend() as unknown as WasmBackendLike;
+function makeHeap(backend: WasmBackendLike): BackendHeap | null {
   const memory = backend.wasm?.wasmMemory;
-  if (!(memory instanceof WebAssembly.Memory)) {
-    heap = 'unavailable';
-    return null;
-  }
-  heap = {
+  if (!(memory instanceof WebAssembly.Memory)) return null;
+  return {
     backend,
     memory,
     scratch: scratchAllocator(backend),
     address: (t) => backend.dataIdMap.get(t.dataId).memoryOffset,
     output: (shape) => backend.makeOutput(shape, 'float32'),
   };
-  return heap;
+}
+
+/** The active wasm backend's heap, or null when the backend is not wasm or its memory is not reachable. */
+export function backendHeap(): BackendHeap | null {
+  if (tf.getBackend() !== 'wasm') return null;
+  const backend = tf.backend() as unknown as WasmBackendLike;
+  // A wasm backend made anew (shutdownBackend, then initBackend) has a new module and a new memory.
+  if (cached?.backend !== backend) cached = { backend, heap: makeHeap(backend) };
+  return cached.heap;
 }
 
 /**
- * Instantiates a kernel module on the backend's memory once (`make` gets the memory); null, once and for
- * all, when that fails, so callers keep their tfjs formulation.
+ * Instantiates a kernel module on the backend's memory once per backend (`make` gets the memory); null,
+ * once and for all, when that fails, so callers keep their tfjs formulation.
  */
 export function onBackendHeap<K>(make: (memory: WebAssembly.Memory) => K): () => { heap: BackendHeap; kernels: K } | null {
   let made: { heap: BackendHeap; kernels: K } | 'failed' | null = null;
   return () => {
     if (made === 'failed') return null;
-    if (made) return tf.getBackend() === 'wasm' ? made : null;
     const h = backendHeap();
     if (!h) return null;
+    // Kernels instantiated on an earlier backend's memory would write into a heap tf no longer reads
+    // (their helper threads stay parked on Atomics.wait, unref'd; only a backend restart leaves them).
+    if (made && made.heap === h) return made;
     try {
       made = { heap: h, kernels: make(h.memory) };
       return made;
