@@ -10,7 +10,7 @@
  */
 import { backwardScratchBytes } from './attention-kernel.ts';
 import type { AttentionModule, ColumnVectors } from './attention-kernel.ts';
-import type { KernelThreads } from './kernel-threads.ts';
+import { rangeBounds, runSplit, type KernelThreads } from './kernel-threads.ts';
 
 export interface AttentionDims {
   windows: number;
@@ -58,18 +58,7 @@ function split(d: AttentionDims, heap: KernelHeap): number[] {
   const slices = d.windows * d.heads;
   const work = slices * d.tokens * d.tokens * d.dim;
   const byWork = Math.floor(work / Math.max(1, heap.minWorkPerThread ?? MIN_WORK_PER_THREAD));
-  const parts = Math.max(1, Math.min(heap.threads?.size ?? 1, slices, byWork));
-  return Array.from({ length: parts + 1 }, (_, i) => Math.round((i * slices) / parts));
-}
-
-/** Runs part 0 here and parts 1.. on the helpers: `args(part)` gives the driver's arguments. */
-function runParts(heap: KernelHeap, name: string, fn: (...a: number[]) => void, parts: number, args: (part: number) => number[]): void {
-  if (parts === 1 || !heap.threads) {
-    fn(...args(0));
-    return;
-  }
-  const helperArgs = Array.from({ length: parts - 1 }, (_, i) => args(i + 1));
-  heap.threads.run(name, helperArgs, () => fn(...args(0)));
+  return rangeBounds(slices, Math.max(1, Math.min(heap.threads?.size ?? 1, slices, byWork)));
 }
 
 function vectors(d: AttentionDims): ColumnVectors {
@@ -112,7 +101,7 @@ export function attentionForward(heap: KernelHeap, d: AttentionDims, ptr: Forwar
   if (ptr.mask) for (let w = 0; w < W; w++) f32.set(f32.subarray((ptr.mask >> 2) + w * T, (ptr.mask >> 2) + (w + 1) * T), (maskPad >> 2) + w * tp);
   f32.fill(0, kt >> 2, (kt + parts * ktBytes) >> 2);
   const v = vectors(d);
-  runParts(heap, `fwd_v${v}`, heap.kernels.forward[v], parts, (i) => [
+  runSplit(heap.threads, `fwd_v${v}`, heap.kernels.forward[v], parts, (i) => [
     ptr.q, ptr.k, ptr.v, biasPad, maskPad, ptr.out, ptr.p, W, T, H, D, scale, bounds[i]!, bounds[i + 1]!, kt + i * ktBytes,
   ]);
 }
@@ -147,7 +136,7 @@ export function attentionBackward(heap: KernelHeap, d: AttentionDims, ptr: Backw
   const f32 = new Float32Array(heap.memory.buffer);
   f32.fill(0, base >> 2, (base + parts * (dbBytes + own)) >> 2);
   const v = vectors(d);
-  runParts(heap, `bwd_v${v}`, heap.kernels.backward[v], parts, (i) => [
+  runSplit(heap.threads, `bwd_v${v}`, heap.kernels.backward[v], parts, (i) => [
     ptr.q, ptr.k, ptr.v, ptr.out, ptr.dy, ptr.p, ptr.dq, ptr.dk, ptr.dv, dbPad(i), W, T, H, D, scale, bounds[i]!, bounds[i + 1]!, scratch(i),
   ]);
   // dbias[t, h, s] = Σ over the threads' partials of dbPad[h][t][s].

@@ -6,23 +6,25 @@
  * threads (./kernel-threads.ts) while XNNPACK's pool is idle.
  */
 import * as tf from '@tensorflow/tfjs';
-import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { attentionModule } from './attention-kernel.ts';
 import type { AttentionModule } from './attention-kernel.ts';
 import { attentionBackward, attentionForward, kernelsSupport, paddedTokens } from './attention-slices.ts';
 import type { AttentionDims, KernelHeap } from './attention-slices.ts';
-import { KernelThreads } from './kernel-threads.ts';
-import { isShared, onBackendHeap } from './wasm-heap.ts';
+import { helperThreads, type KernelThreads } from './kernel-threads.ts';
+import { onBackendHeap } from './wasm-heap.ts';
 
 const FORWARD = 'DivdAttention';
 const BACKWARD = 'DivdAttentionGrad';
 
+let registered = false;
+
 const kernelsOnHeap = onBackendHeap<{ module: AttentionModule; threads: KernelThreads | null }>((memory) => {
   const module = attentionModule(memory);
-  // With the threaded backend, one helper per extra wasm thread runs slices while XNNPACK's pool is idle.
-  const helpers = isShared(memory) ? getThreadsCount() - 1 : 0;
-  const threads = helpers > 0 ? new KernelThreads(module.module, memory, helpers) : null;
-  registerKernels();
+  // With the threaded backend, helpers run slices while XNNPACK's pool is idle.
+  const threads = helperThreads(module.module, memory);
+  // Once per process: the kernel functions look up the current backend's module on every call.
+  if (!registered) registerKernels();
+  registered = true;
   return { module, threads };
 });
 

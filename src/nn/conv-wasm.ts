@@ -9,12 +9,11 @@
  * sum into their own dW, added up at the end.
  */
 import * as tf from '@tensorflow/tfjs';
-import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { convForwardModule } from './conv-forward-kernel.ts';
 import { filterGradModule, filterGradSupported } from './conv-filter-kernel.ts';
 import { rowsCall, runRows, type ConvDims, type RowsModule } from './conv-rows.ts';
-import { KernelThreads } from './kernel-threads.ts';
-import { isShared, onBackendHeap, type BackendHeap } from './wasm-heap.ts';
+import { helperThreads, rangeBounds, runSplit, type KernelThreads } from './kernel-threads.ts';
+import { onBackendHeap, type BackendHeap } from './wasm-heap.ts';
 
 const CONV = 'DivdConv2D';
 const FILTER_GRAD = 'DivdConvFilterGrad';
@@ -27,8 +26,7 @@ interface Kernel {
 }
 
 function withThreads(rows: RowsModule, memory: WebAssembly.Memory): Kernel {
-  const helpers = isShared(memory) ? getThreadsCount() - 1 : 0;
-  return { rows, threads: helpers > 0 ? new KernelThreads(rows.module, memory, helpers) : null };
+  return { rows, threads: helperThreads(rows.module, memory) };
 }
 
 function dims(xs: readonly number[], ks: readonly number[], co: number, stride: number): ConvDims {
@@ -39,15 +37,13 @@ function dims(xs: readonly number[], ks: readonly number[], co: number, stride: 
 
 /** Row bounds of each thread's share of `rows`. */
 function shares(k: Kernel, rows: number): number[] {
-  const parts = k.threads ? Math.max(1, Math.min(k.threads.size, Math.floor(rows / MIN_ROWS_PER_THREAD))) : 1;
-  return Array.from({ length: parts + 1 }, (_, i) => Math.round((i * rows) / parts));
+  return rangeBounds(rows, k.threads ? Math.max(1, Math.min(k.threads.size, Math.floor(rows / MIN_ROWS_PER_THREAD))) : 1);
 }
 
 /** Runs share 0 here and the others on the helpers; `call(i)` gives share i's driver call. */
 function runShares(k: Kernel, bounds: number[], call: (i: number) => ReturnType<typeof rowsCall>): void {
-  const own = call(0);
-  if (bounds.length === 2) runRows(k.rows, own);
-  else k.threads!.run(own.name, Array.from({ length: bounds.length - 2 }, (_, i) => call(i + 1).args), () => runRows(k.rows, own));
+  const { name } = call(0);
+  runSplit(k.threads, name, (...args) => runRows(k.rows, { name, args }), bounds.length - 1, (i) => call(i).args);
 }
 
 function conv(heap: BackendHeap, k: Kernel, x: tf.TensorInfo, w: tf.TensorInfo, stride: number): tf.TensorInfo {
@@ -79,26 +75,36 @@ function filterGrad(heap: BackendHeap, k: Kernel, x: tf.TensorInfo, dy: tf.Tenso
   return dw;
 }
 
+let registered = false;
+
 const kernelsOnHeap = onBackendHeap<{ conv: Kernel; filterGrad: Kernel }>((memory) => {
   const bound = { conv: withThreads(convForwardModule(memory), memory), filterGrad: withThreads(filterGradModule(memory), memory) };
+  // Once per process: the kernel functions look up the current backend's modules on every call.
+  if (!registered) registerKernels();
+  registered = true;
+  return bound;
+});
+
+function registerKernels(): void {
   tf.registerKernel({
     kernelName: CONV,
     backendName: 'wasm',
     kernelFunc: ({ inputs, attrs }) => {
+      const { heap, kernels } = kernelsOnHeap()!;
       const { x, w } = inputs as { x: tf.TensorInfo; w: tf.TensorInfo };
-      return conv(kernelsOnHeap()!.heap, bound.conv, x, w, (attrs as unknown as { stride: number }).stride);
+      return conv(heap, kernels.conv, x, w, (attrs as unknown as { stride: number }).stride);
     },
   });
   tf.registerKernel({
     kernelName: FILTER_GRAD,
     backendName: 'wasm',
     kernelFunc: ({ inputs, attrs }) => {
+      const { heap, kernels } = kernelsOnHeap()!;
       const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
-      return filterGrad(kernelsOnHeap()!.heap, bound.filterGrad, x, dy, attrs as unknown as { kh: number; kw: number; stride: number });
+      return filterGrad(heap, kernels.filterGrad, x, dy, attrs as unknown as { kh: number; kw: number; stride: number });
     },
   });
-  return bound;
-});
+}
 
 const enabled = { conv: true, filterGrad: true };
 

@@ -9,8 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { dense } from './dense.ts';
 import { nativeGradients, withGrad } from './custom.ts';
 import { reshape } from './elementwise.ts';
-import { fusedFilterGrad } from './conv-wasm.ts';
-import { fusedConv, fusedConvApplies } from './conv-wasm.ts';
+import { fusedConv, fusedConvApplies, fusedFilterGrad } from './conv-wasm.ts';
 
 export type ConvPadding = 'same' | 'valid';
 
@@ -75,14 +74,11 @@ function filterGrad(xPadded: tf.Tensor4D, dy: tf.Tensor4D, stride: number, kh: n
  * (./conv-wasm.ts), else tf.conv2d, which pads internally. No gradient of its own.
  */
 function convWithPads(x: tf.Tensor4D, w: tf.Tensor4D, p: Pads, stride: 1 | 2): tf.Tensor4D {
+  if (!fusedConvApplies(w)) return tf.conv2d(x, w, stride, padArg(p));
   const padded = padInput(x, p);
-  const fused = fusedConv(padded, w, stride);
-  if (fused) {
-    if (padded !== x) padded.dispose();
-    return fused;
-  }
+  const out = fusedConv(padded, w, stride)!;
   if (padded !== x) padded.dispose();
-  return tf.conv2d(x, w, stride, padArg(p));
+  return out;
 }
 
 /** Forward of a stride-1 conv with explicit zero padding (no gradient of its own: for use inside custom ops). */

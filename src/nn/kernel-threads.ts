@@ -9,6 +9,8 @@
  * unref'd, so it never keeps the process alive.
  */
 import { Worker } from 'node:worker_threads';
+import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+import { isShared } from './wasm-heap.ts';
 
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
@@ -93,4 +95,33 @@ export class KernelThreads {
   terminate(): void {
     for (const h of this.helpers) void h.worker.terminate();
   }
+}
+
+/** One helper per extra wasm thread of the active backend when its heap is shared (threaded build), else null. */
+export function helperThreads(module: WebAssembly.Module, memory: WebAssembly.Memory): KernelThreads | null {
+  const helpers = isShared(memory) ? getThreadsCount() - 1 : 0;
+  return helpers > 0 ? new KernelThreads(module, memory, helpers) : null;
+}
+
+/** The bounds of `parts` contiguous, near-equal ranges covering [0, total). */
+export function rangeBounds(total: number, parts: number): number[] {
+  return Array.from({ length: parts + 1 }, (_, i) => Math.round((i * total) / parts));
+}
+
+/**
+ * Runs range 0 here through `local` and ranges 1..parts-1 on the helpers through export `name`;
+ * `args(i)` gives range i's arguments.
+ */
+export function runSplit(
+  threads: KernelThreads | null | undefined,
+  name: string,
+  local: (...a: number[]) => void,
+  parts: number,
+  args: (range: number) => number[],
+): void {
+  if (parts === 1 || !threads) {
+    local(...args(0));
+    return;
+  }
+  threads.run(name, Array.from({ length: parts - 1 }, (_, i) => args(i + 1)), () => local(...args(0)));
 }
