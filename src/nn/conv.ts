@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { dense } from './dense.ts';
 import { nativeGradients, withGrad } from './custom.ts';
 import { reshape } from './elementwise.ts';
-import { fusedConv, fusedConvApplies, fusedFilterGrad } from './conv-wasm.ts';
+import { fusedConv, fusedConvApplies, fusedFilterGrad, fusedFlipSwap } from './conv-wasm.ts';
 
 export type ConvPadding = 'same' | 'valid';
 
@@ -50,9 +50,9 @@ function padInput(x: tf.Tensor4D, p: Pads): tf.Tensor4D {
   ]);
 }
 
-/** w: [kh,kw,Ci,Co] → flipped in space, in/out swapped: [kh,kw,Co,Ci]. */
+/** w: [kh,kw,Ci,Co] → flipped in space, in/out swapped: [kh,kw,Co,Ci] (one heap pass on wasm). */
 function flipSwap(w: tf.Tensor4D): tf.Tensor4D {
-  return tf.transpose(tf.reverse(w, [0, 1]), [0, 1, 3, 2]);
+  return fusedFlipSwap(w) ?? tf.transpose(tf.reverse(w, [0, 1]), [0, 1, 3, 2]);
 }
 
 /**
