@@ -77,7 +77,9 @@ function runChild(threads: number, filter?: string): RunResult {
   const self = fileURLToPath(import.meta.url);
   const args = ['--import', 'tsx', self, '--child', ...(filter ? ['--only', filter] : [])];
   const child = spawnSync(process.execPath, args, {
-    env: { ...process.env, DIVD_THREADS: String(threads) },
+    // The plain tfjs formulations run on tf's op pool, so "all threads" gives the pool all of them too
+    // (divd's default keeps it at 1: src/backend/activate.ts defaultPoolThreads); DIVD_POOL_THREADS overrides.
+    env: { ...process.env, DIVD_THREADS: String(threads), DIVD_POOL_THREADS: process.env.DIVD_POOL_THREADS ?? String(threads) },
     stdio: ['ignore', 'pipe', 'inherit'],
     encoding: 'utf8',
     maxBuffer: 64 << 20,

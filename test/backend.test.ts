@@ -2,7 +2,10 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
-import { BACKEND_NAMES, cudaDeviceVisible, defaultThreads, initBackend, probeAll } from '../src/backend/index.ts';
+import { BACKEND_NAMES, cudaDeviceVisible, defaultPoolThreads, defaultThreads, initBackend, probeAll } from '../src/backend/index.ts';
+import { backendHeap } from '../src/nn/wasm-heap.ts';
+import { convForwardModule } from '../src/nn/conv-forward-kernel.ts';
+import { helperThreads } from '../src/nn/kernel-threads.ts';
 import { UsageError } from '../src/errors.ts';
 
 describe('backend selection', () => {
@@ -37,6 +40,12 @@ describe('backend selection', () => {
     assert.throws(() => defaultThreads({ DIVD_THREADS: '0' }), UsageError);
   });
 
+  it("DIVD_POOL_THREADS (tfjs-wasm's own op pool) defaults to 1 and must be a positive integer", () => {
+    assert.equal(defaultPoolThreads({}), 1);
+    assert.equal(defaultPoolThreads({ DIVD_POOL_THREADS: '2' }), 2);
+    assert.throws(() => defaultPoolThreads({ DIVD_POOL_THREADS: '-1' }), /DIVD_POOL_THREADS must be a positive integer, got "-1"/);
+  });
+
   it('auto picks threaded SIMD wasm here with one thread per core, and it computes correctly', async () => {
     const info = await initBackend({ requested: 'auto' });
     // No tfjs-node on this machine, so wasm is the fastest available backend.
@@ -45,6 +54,12 @@ describe('backend selection', () => {
     assert.equal(tf.getBackend(), 'wasm');
     assert.equal(info.simd, true);
     assert.equal(info.threads, os.availableParallelism());
+    // tf's own pool stays at one thread; divd's kernels get a helper per extra core all the same.
+    assert.equal(info.poolThreads, 1);
+    const heap = backendHeap()!;
+    const helpers = helperThreads(convForwardModule(heap.memory).module, heap.memory);
+    assert.equal(helpers?.size ?? 1, os.availableParallelism());
+    helpers?.terminate();
     const y = tf.matMul(tf.tensor2d([1, 2, 3, 4], [2, 2]), tf.tensor2d([5, 6, 7, 8], [2, 2]));
     assert.deepEqual([...y.dataSync()], [19, 22, 43, 50]);
   });

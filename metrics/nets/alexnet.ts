@@ -4,7 +4,7 @@
  * them: features[0:2], [2:5], [5:8], [8:10], [10:12].
  */
 import * as tf from '@tensorflow/tfjs';
-import { convWithBias, disposeConv, type ConvParams, type StateDict } from './torch-layout.ts';
+import { convBiasRelu, convWithBias, disposeConv, type ConvParams, type StateDict } from './torch-layout.ts';
 
 /** [state_dict index, Co, Ci, k, stride, padding] for features.{0,3,6,8,10}. */
 const CONVS: readonly [number, number, number, number, number, number][] = [
@@ -27,20 +27,7 @@ export function alexNetFeatures(sd: StateDict, label: string): FeatureNet {
   const convs: ConvParams[] = CONVS.map(([idx, co, ci, k]) => convWithBias(sd, `features.${idx}`, [co, ci, k, k], label));
   const conv = (x: tf.Tensor4D, i: number): tf.Tensor4D => {
     const [, , , , stride, pad] = CONVS[i]!;
-    const p = convs[i]!;
-    return tf.fused.conv2d({
-      x,
-      filter: p.kernel,
-      strides: stride,
-      pad: [
-        [0, 0],
-        [pad, pad],
-        [pad, pad],
-        [0, 0],
-      ],
-      bias: p.bias,
-      activation: 'relu',
-    });
+    return convBiasRelu(x, convs[i]!, stride, pad);
   };
   return {
     taps(x) {

@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { imagesToBatch, type RgbImage } from './images.ts';
-import { convBnFolded, disposeConv, type ConvParams, type StateDict } from './torch-layout.ts';
+import { convBiasRelu, convBnFolded, disposeConv, type ConvParams, type StateDict } from './torch-layout.ts';
 import { readPth } from '../weights/pth.ts';
 import { requireWeights, weightsDir as defaultWeightsDir, type WeightsPolicy } from '../weights/registry.ts';
 
@@ -32,7 +32,7 @@ class Builder {
     const [kh, kw] = typeof k === 'number' ? [k, k] : k;
     const p = convBnFolded(this.sd, name, [cout, cin, kh, kw], BN_EPS, this.label);
     this.params.push(p);
-    return (x) => tf.fused.conv2d({ x, filter: p.kernel, strides: stride, pad: padding, bias: p.bias, activation: 'relu' });
+    return (x) => convBiasRelu(x, p, stride, padding);
   }
 }
 

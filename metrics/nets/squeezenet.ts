@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { FeatureNet } from './alexnet.ts';
-import { convWithBias, disposeConv, type ConvParams, type StateDict } from './torch-layout.ts';
+import { convBiasRelu, convWithBias, disposeConv, type ConvParams, type StateDict } from './torch-layout.ts';
 
 /** [state_dict index, in, squeeze, expand (each of 1x1 and 3x3)] of the eight Fire modules. */
 const FIRES: readonly [number, number, number, number][] = [
@@ -23,8 +23,7 @@ const FIRES: readonly [number, number, number, number][] = [
 
 export const SQUEEZENET_TAP_CHANNELS: readonly number[] = [64, 128, 256, 384, 384, 512, 512];
 
-const relu = (x: tf.Tensor4D, p: ConvParams, pad: 'same' | 'valid', stride = 1): tf.Tensor4D =>
-  tf.fused.conv2d({ x, filter: p.kernel, strides: stride, pad, bias: p.bias, activation: 'relu' });
+const relu = (x: tf.Tensor4D, p: ConvParams, pad: 'same' | 'valid', stride = 1): tf.Tensor4D => convBiasRelu(x, p, stride, pad);
 
 /** MaxPool2d(3, stride 2, ceil_mode=True) on non-negative input. */
 function maxPoolCeil(x: tf.Tensor4D): tf.Tensor4D {

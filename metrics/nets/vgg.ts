@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { FeatureNet } from './alexnet.ts';
-import { convWithBias, disposeConv, type StateDict } from './torch-layout.ts';
+import { convBiasRelu, convWithBias, disposeConv, type StateDict } from './torch-layout.ts';
 
 /** Per stage: the state_dict indices of its convs and their output channels. */
 const STAGES: readonly { indices: number[]; channels: number }[] = [
@@ -33,7 +33,7 @@ export function vgg16Features(sd: StateDict, label: string): FeatureNet {
       let h = x;
       stages.forEach((convs, s) => {
         if (s > 0) h = tf.maxPool(h, 2, 2, 'valid');
-        for (const p of convs) h = tf.fused.conv2d({ x: h, filter: p.kernel, strides: 1, pad: 'same', bias: p.bias, activation: 'relu' });
+        for (const p of convs) h = convBiasRelu(h, p, 1, 'same');
         out.push(h);
       });
       return out;

@@ -21,7 +21,10 @@ export interface BackendInfo {
   name: BackendName;
   /** The tfjs backend name actually in use ('tensorflow' for both native variants). */
   tfName: string;
+  /** Threads divd's own kernels run on (src/nn's generated wasm kernels); all of tf's for native backends. */
   threads: number;
+  /** Threads of tfjs-wasm's XNNPACK pool, which runs every tf op divd has no kernel for (= threads elsewhere). */
+  poolThreads: number;
   simd: boolean;
   /** Why this backend was chosen. */
   reason: string;
@@ -34,20 +37,33 @@ export interface BackendOptions {
   requested?: string;
   /** wasm threads; defaults to $DIVD_THREADS or one per core. */
   threads?: number;
+  /** Threads of tfjs-wasm's own op pool; defaults to $DIVD_POOL_THREADS or 1 (see defaultPoolThreads). */
+  poolThreads?: number;
 }
 
 let active: BackendInfo | null = null;
 
 export function defaultThreads(env: NodeJS.ProcessEnv = process.env): number {
-  const fromEnv = env.DIVD_THREADS;
-  if (fromEnv !== undefined && fromEnv !== '') {
-    const n = Number(fromEnv);
-    if (!Number.isInteger(n) || n < 1) {
-      throw new UsageError(`DIVD_THREADS must be a positive integer, got ${JSON.stringify(fromEnv)}`);
-    }
-    return n;
-  }
-  return os.availableParallelism();
+  return positiveIntegerFromEnv(env, 'DIVD_THREADS') ?? os.availableParallelism();
+}
+
+/**
+ * tfjs-wasm's XNNPACK pool splits every op over its threads, however small: a training step of the smoke
+ * model (~6,000 small ops) took 276 ms with a pool of 2 against 192–211 ms with a pool of 1, while divd's
+ * own conv and attention kernels, which carry the large products, split over `threads` on their own helper
+ * threads (the reference UNet: pool 1 + 2 kernel threads 1724 ms, pool 2 + 2 kernel threads 1762 ms). So the
+ * pool gets one thread unless $DIVD_POOL_THREADS asks for more.
+ */
+export function defaultPoolThreads(env: NodeJS.ProcessEnv = process.env): number {
+  return positiveIntegerFromEnv(env, 'DIVD_POOL_THREADS') ?? 1;
+}
+
+function positiveIntegerFromEnv(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const fromEnv = env[name];
+  if (fromEnv === undefined || fromEnv === '') return undefined;
+  const n = Number(fromEnv);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${name} must be a positive integer, got ${JSON.stringify(fromEnv)}`);
+  return n;
 }
 
 function describeAll(probes: BackendProbe[]): string {
@@ -67,27 +83,27 @@ export function silenceCpuBanner(): void {
   if (tf.getBackend() === 'cpu') (tf.backend() as unknown as { firstUse: boolean }).firstUse = false;
 }
 
-async function start(name: BackendName, threads: number): Promise<Omit<BackendInfo, 'reason' | 'probes'>> {
+async function start(name: BackendName, threads: number, poolThreads: number): Promise<Omit<BackendInfo, 'reason' | 'probes'>> {
   switch (name) {
     case 'tensorflow-gpu':
     case 'tensorflow':
       // Both packages register their native backend under the one tfjs name 'tensorflow'.
       await import(NATIVE_PACKAGES[name]);
       await setOrThrow('tensorflow');
-      return { name, tfName: 'tensorflow', threads: os.availableParallelism(), simd: false };
+      return { name, tfName: 'tensorflow', threads: os.availableParallelism(), poolThreads: os.availableParallelism(), simd: false };
     case 'wasm': {
       const features = wasmFeatures();
-      if (features.threads && features.simd) {
-        registerThreadedWasm(threads);
-      }
+      const threaded = features.threads && features.simd;
+      if (threaded) registerThreadedWasm(Math.min(poolThreads, threads));
       await setOrThrow('wasm');
       const { getThreadsCount } = await import('@tensorflow/tfjs-backend-wasm');
-      return { name, tfName: 'wasm', threads: getThreadsCount(), simd: features.simd };
+      // Without the threaded build there is one thread for everything.
+      return { name, tfName: 'wasm', threads: threaded ? threads : 1, poolThreads: getThreadsCount(), simd: features.simd };
     }
     case 'cpu': {
       await setOrThrow('cpu');
       silenceCpuBanner();
-      return { name, tfName: 'cpu', threads: 1, simd: false };
+      return { name, tfName: 'cpu', threads: 1, poolThreads: 1, simd: false };
     }
   }
 }
@@ -102,6 +118,7 @@ async function setOrThrow(tfName: string): Promise<void> {
 export async function initBackend(options: BackendOptions = {}): Promise<BackendInfo> {
   const requested = options.requested ?? process.env.DIVD_BACKEND ?? 'auto';
   const threads = options.threads ?? defaultThreads();
+  const poolThreads = options.poolThreads ?? defaultPoolThreads();
   if (active) {
     if (requested !== 'auto' && requested !== active.name) {
       throw new Error(`backend already initialised as ${active.name}; cannot switch to ${requested}`);
@@ -121,7 +138,7 @@ export async function initBackend(options: BackendOptions = {}): Promise<Backend
       throw new UsageError(`backend ${requested} is not available here:\n${describeAll(probes)}`);
     }
     try {
-      const started = await start(requested, threads);
+      const started = await start(requested, threads, poolThreads);
       active = { ...started, reason: 'requested', probes };
       return active;
     } catch (e) {
@@ -134,7 +151,7 @@ export async function initBackend(options: BackendOptions = {}): Promise<Backend
     const probe = probes.find((p) => p.name === name)!;
     if (!probe.available) continue;
     try {
-      const started = await start(name, threads);
+      const started = await start(name, threads, poolThreads);
       active = { ...started, reason: `fastest available (${probe.reason})`, probes };
       return active;
     } catch (e) {

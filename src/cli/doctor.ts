@@ -12,7 +12,7 @@ export interface DoctorReport {
   ok: boolean;
   node: { version: string; ok: boolean; required: string };
   platform: { os: string; arch: string; cpus: number; cpuModel: string; memoryGiB: number; freeMemoryGiB: number };
-  backend: { name: BackendInfo['name']; threads: number; simd: boolean; reason: string; selfTest: string };
+  backend: { name: BackendInfo['name']; threads: number; poolThreads: number; simd: boolean; reason: string; selfTest: string };
   backends: BackendProbe[];
   optional: {
     ffmpeg: string | null;
@@ -72,6 +72,7 @@ export async function runDoctor(opts: { backend?: string; threads?: number }): P
     backend: {
       name: info.name,
       threads: info.threads,
+      poolThreads: info.poolThreads,
       simd: info.simd,
       reason: info.reason,
       selfTest: selfTestProblem ?? 'ok',
@@ -102,7 +103,8 @@ export function formatDoctor(r: DoctorReport): string {
   );
   lines.push(
     `${mark(r.backend.selfTest === 'ok')} backend     ${r.backend.name}: ${r.backend.threads} thread(s), ` +
-      `SIMD ${r.backend.simd ? 'yes' : 'no'} — ${r.backend.reason}; self-test ${r.backend.selfTest}`,
+      `SIMD ${r.backend.simd ? 'yes' : 'no'} — ${r.backend.reason}; self-test ${r.backend.selfTest}` +
+      (r.backend.name === 'wasm' ? `\n                tfjs's own op pool: ${r.backend.poolThreads} thread(s) (DIVD_POOL_THREADS; divd's own kernels: ${r.backend.threads})` : ''),
   );
   for (const p of r.backends) {
     const chosen = p.name === r.backend.name ? ' (chosen)' : '';

@@ -10,6 +10,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+import { activeBackend } from '../backend/index.ts';
 import { isShared } from './wasm-heap.ts';
 
 const WORKER_SOURCE = `
@@ -97,9 +98,15 @@ export class KernelThreads {
   }
 }
 
-/** One helper per extra wasm thread of the active backend when its heap is shared (threaded build), else null. */
+/**
+ * One helper per extra kernel thread when the heap is shared (threaded build), else null. The count is
+ * divd's `threads` (src/backend: one per core by default), not the size of tfjs's own op pool, which is kept
+ * small because it slows small ops down; without initBackend (tf.setBackend by hand) it is tf's pool size.
+ */
 export function helperThreads(module: WebAssembly.Module, memory: WebAssembly.Memory): KernelThreads | null {
-  const helpers = isShared(memory) ? getThreadsCount() - 1 : 0;
+  const active = activeBackend();
+  const threads = active?.tfName === 'wasm' ? active.threads : getThreadsCount();
+  const helpers = isShared(memory) ? threads - 1 : 0;
   return helpers > 0 ? new KernelThreads(module, memory, helpers) : null;
 }
 
