@@ -8,7 +8,6 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, shutdownBackend } from '../src/backend/index.ts';
-import { inPlaceSliceOnWasm } from '../src/nn/index.ts';
 import { opCases } from './ops-cases.ts';
 import { DEFAULT_TIMING, timePass, type Timing } from './timing.ts';
 
@@ -49,9 +48,6 @@ function relDiff(a: tf.Tensor[], b: tf.Tensor[]): number {
 /** Runs every case on this process's backend (child mode). */
 export async function runOpsHere(filter?: string): Promise<RunResult> {
   const info = await initBackend();
-  // timePass reads one element through tf.slice; tfjs-wasm's own Slice copies the whole tensor first
-  // (12 ms for a 4 MB output), which would be timed as part of every op.
-  inPlaceSliceOnWasm();
   const results: OpResult[] = [];
   for (const c of opCases()) {
     if (filter && !c.name.includes(filter)) continue;

@@ -4,7 +4,8 @@
  * inference: w' = w·γ/√(σ²+ε) per output channel, b' = β − μ·γ/√(σ²+ε).
  */
 import * as tf from '@tensorflow/tfjs';
-import { fusedConv, fusedConvApplies } from '../../src/nn/conv-wasm.ts';
+import { fusedConvApplies } from '../../src/nn/conv-wasm.ts';
+import { convWithPads } from '../../src/nn/conv.ts';
 import { expectTensor, type PthTensor } from '../weights/pth.ts';
 
 export type StateDict = Map<string, PthTensor>;
@@ -86,8 +87,7 @@ export function convBiasRelu(x: tf.Tensor4D, p: ConvParams, stride: number, padd
     return tf.fused.conv2d({ x, filter: p.kernel, strides: stride, pad, bias: p.bias, activation: 'relu' });
   }
   return tf.tidy(() => {
-    const padded = top + bottom + left + right > 0 ? tf.pad(x, [[0, 0], [top, bottom], [left, right], [0, 0]]) : x;
-    const y = fusedConv(padded as tf.Tensor4D, p.kernel, stride)!;
+    const y = convWithPads(x, p.kernel, { top, bottom, left, right }, stride);
     return tf.relu(tf.add(y, tf.reshape(p.bias, [1, 1, 1, co]))) as tf.Tensor4D;
   });
 }

@@ -16,6 +16,7 @@ import {
   wasmFeatures,
 } from './probe.ts';
 import { registerThreadedWasm, terminateWasmThreads } from './wasm-threaded.ts';
+import { inPlaceSliceOnWasm } from './wasm-slice.ts';
 
 export interface BackendInfo {
   name: BackendName;
@@ -96,6 +97,7 @@ async function start(name: BackendName, threads: number, poolThreads: number): P
       const threaded = features.threads && features.simd;
       if (threaded) registerThreadedWasm(Math.min(poolThreads, threads));
       await setOrThrow('wasm');
+      inPlaceSliceOnWasm();
       const { getThreadsCount } = await import('@tensorflow/tfjs-backend-wasm');
       // Without the threaded build there is one thread for everything.
       return { name, tfName: 'wasm', threads: threaded ? threads : 1, poolThreads: getThreadsCount(), simd: features.simd };

@@ -71,9 +71,10 @@ function filterGrad(xPadded: tf.Tensor4D, dy: tf.Tensor4D, stride: number, kh: n
 
 /**
  * A conv at `stride` with explicit zero padding: divd's wasm kernel on the padded input where it applies
- * (./conv-wasm.ts), else tf.conv2d, which pads internally. No gradient of its own.
+ * (./conv-wasm.ts), else tf.conv2d, which pads internally. No gradient of its own (the metric networks'
+ * inference convs use it too).
  */
-function convWithPads(x: tf.Tensor4D, w: tf.Tensor4D, p: Pads, stride: 1 | 2): tf.Tensor4D {
+export function convWithPads(x: tf.Tensor4D, w: tf.Tensor4D, p: Pads, stride: number): tf.Tensor4D {
   if (!fusedConvApplies(w)) return tf.conv2d(x, w, stride, padArg(p));
   const padded = padInput(x, p);
   const out = fusedConv(padded, w, stride)!;

@@ -5,7 +5,6 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { fusedFilterGrad } from './conv-wasm.ts';
-import { inPlaceSliceOnWasm } from './wasm-slice.ts';
 
 type Saver = (tensors: tf.Tensor[]) => void;
 
@@ -78,7 +77,6 @@ export function withGrad<I extends tf.Tensor[], O extends tf.Tensor>(
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
   return (...inputs: I) => {
     shareIdentityOnWasm();
-    inPlaceSliceOnWasm();
     return op(...inputs) as O;
   };
 }

@@ -18,5 +18,4 @@ export { ParamStore, ParamScope, initValues, fans } from './params.ts';
 export type { Init, ParamInfo } from './params.ts';
 export { Rng } from './random.ts';
 export type { RngState } from './random.ts';
-export { inPlaceSliceOnWasm } from './wasm-slice.ts';
 export { withGrad, withEarlyRelease, shareIdentityOnWasm, matMulTN, sumRows, nativeGradients } from './custom.ts';

@@ -1,13 +1,13 @@
 /**
- * The wasm backend's Slice and SplitV replaced by in-place versions (src/nn/wasm-slice.ts): every value
- * equals tf's cpu kernels on boxes of every rank and position, float32 and int32, through tf.slice,
+ * The wasm backend's Slice and SplitV replaced by in-place versions (src/backend/wasm-slice.ts, installed
+ * when the wasm backend starts): every value equals tf's cpu kernels on boxes of every rank and position, float32 and int32, through tf.slice,
  * tf.split (sizes and counts) and their gradients; strings still go to tf's own kernels.
  */
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { inPlaceSliceOnWasm } from '../src/nn/index.ts';
-import { copyBox } from '../src/nn/wasm-slice.ts';
+import { inPlaceSliceOnWasm } from '../src/backend/index.ts';
+import { copyBox } from '../src/backend/wasm-slice.ts';
 import { useBackend } from './helpers/backends.ts';
 
 function values(t: tf.Tensor): number[] {
