@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CommanderError } from 'commander';
-import { buildDataCommand, parseSize, parseSubframes } from '../src/cli/data.ts';
+import { buildDataCommand, parseExposure, parseSize, parseSubframes } from '../src/cli/data.ts';
 import { isUsageError } from '../src/errors.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -67,5 +67,10 @@ describe('divd data', () => {
     assert.deepEqual(parseSize('320x180'), { width: 320, height: 180 });
     assert.equal(parseSubframes('9'), 9);
     assert.deepEqual(parseSubframes('7-13'), [7, 13]);
+    assert.deepEqual(parseExposure('0.1-1'), [0.1, 1]);
+    assert.deepEqual(parseExposure('.5'), [0.5, 0.5]);
+    for (const bad of ['0-1', '0.6-0.5', '1.5', 'half', '0.2-']) {
+      assert.throws(() => parseExposure(bad), (e: Error) => isUsageError(e) && /--exposure must be a fraction/.test(e.message), bad);
+    }
   });
 });

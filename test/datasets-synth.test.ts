@@ -105,6 +105,42 @@ describe('synthetic blur generator', () => {
     }
   });
 
+  it('exposure: each frame averages only its exposed sub-frames, centred on the sharp one; the scene is unchanged', async () => {
+    const opts: SynthOptions = { ...small, sequences: 2, testSequences: 1, frames: 6, exposure: [0.2, 1] };
+    const plain = await buildSequenceScene({ ...small, sequences: 2, testSequences: 1, frames: 6 }, 0);
+    const scene = await buildSequenceScene(opts, 0);
+    assert.equal(plain.exposures, undefined, 'no exposure option: every frame fully open');
+    const exposures = scene.exposures!;
+    assert.equal(exposures.length, 6);
+    assert.ok(exposures.every((e) => Number.isInteger(e) && e >= 1 && e <= 5), exposures.join(','));
+    assert.ok(new Set(exposures).size > 1, `exposures drawn per frame, got ${exposures.join(',')}`);
+    // The exposure stream is forked: camera, objects and background are those of the dataset without it.
+    assert.deepEqual(scene.camera, plain.camera);
+    assert.deepEqual(renderSubframe(scene, 7), renderSubframe(plain, 7));
+    const out = path.join(tmp, 'exposure');
+    await synthesize(out, opts);
+    const manifest = JSON.parse(await fs.readFile(path.join(out, 'synth.json'), 'utf8'));
+    assert.deepEqual(manifest.options.exposure, [0.2, 1]);
+    for (let frame = 0; frame < 6; frame++) {
+      const dir = path.join(out, 'train', 'seq_000');
+      const name = `00000${frame}.png`;
+      const blur = await readImage(path.join(dir, 'blur', name));
+      const sharpFrame = await readImage(path.join(dir, 'sharp', name));
+      const e = exposures[frame]!;
+      const start = frame * 5 + 2 - Math.floor(e / 2);
+      const subs = Array.from({ length: e }, (_, i) => renderSubframe(scene, start + i));
+      assert.deepEqual(sharpFrame.data, renderSubframe(scene, frame * 5 + 2), 'sharp = middle sub-frame of the full K');
+      assert.deepEqual(blur.data, averageInLinearLight(subs), `frame ${frame}: mean of sub-frames ${start}..${start + e - 1}`);
+      if (e === 1) assert.deepEqual(blur.data, sharpFrame.data, 'a one-sub-frame exposure is the sharp frame');
+    }
+  });
+
+  it('exposure ranges are checked: 0 < lo <= hi <= 1', async () => {
+    for (const exposure of [[0, 1], [0.5, 0.4], [0.5, 1.2]] as [number, number][]) {
+      await assert.rejects(synthesize(path.join(tmp, 'bad-exposure'), { ...small, exposure }), /--exposure must be a fraction range/);
+    }
+  });
+
   it('motion produces measurable blur: sharp-vs-blurry PSNR in a sane range', async () => {
     const out = path.join(tmp, 'psnr');
     const opts = { ...SYNTH_DEFAULTS, sequences: 6, testSequences: 1, frames: 2, width: 48, height: 48, seed: 1 };

@@ -113,6 +113,16 @@ describe('spec errors: cross-field rules on resolved trials', () => {
     assert.match(i.message, /found 3 window sizes for 2 UNet levels/);
   });
 
+  it('a synthetic exposure range must be [lo, hi] in (0, 1] with lo <= hi', () => {
+    const reversed = only('name: t\nbase:\n  data:\n    synthetic: { exposure: [0.6, 0.5] }\n');
+    assert.equal(reversed.path, 'data.synthetic.exposure');
+    assert.match(reversed.message, /expected \[lo, hi\] with lo <= hi/);
+    const zero = issuesOf('name: t\nbase:\n  data:\n    synthetic: { exposure: [0, 1] }\n');
+    assert.ok(zero.some((i) => i.path === 'base.data.synthetic.exposure[0]' && /expected a value > 0/.test(i.message)), JSON.stringify(zero));
+    const three = issuesOf('name: t\nbase:\n  data:\n    synthetic: { exposure: [0.1, 0.5, 1] }\n');
+    assert.ok(three.some((i) => i.path === 'base.data.synthetic.exposure'), JSON.stringify(three));
+  });
+
   it('a problem caused by a sweep value points at that value and names the trial', () => {
     const i = only('name: t\nbase:\n  model: { channelMults: [1, 2], windows: [2, 1] }\n  data: { crop: 32 }\nsweep:\n  model.windows: [[2, 1], [4, 2, 1]]\n');
     assert.deepEqual([i.line, i.path], [6, 'model.windows']);

@@ -150,3 +150,23 @@ describe('selecting trials', () => {
     assert.throws(() => selectTrials(p, ['windows=4-3-2-1 lr=0.0003']), (e: unknown) => isUsageError(e) && /did you mean "windows=4-3-2-1 lr=0.000[12]"\?/.test((e as Error).message));
   });
 });
+
+describe('synthetic exposure in specs', () => {
+  it('fully open by default, recorded in the config, and kept out of older trials\' ids and the dataset options', async () => {
+    const { trialId } = await import('../src/spec/index.ts');
+    const { dataSourceOf } = await import('../src/runner/trial-config.ts');
+    const plain = plan('name: e\n').trials[0]!;
+    assert.deepEqual(plain.config.data.synthetic.exposure, [1, 1]);
+    const older = structuredClone(plain.config) as unknown as { data: { synthetic: Record<string, unknown> } };
+    delete older.data.synthetic.exposure;
+    assert.equal(trialId(older as unknown as typeof plain.config), plain.id, 'a config from before the field hashes the same');
+    const source = dataSourceOf(plain.config.data);
+    assert.ok(source.kind === 'synthetic' && source.options && !('exposure' in source.options), 'fully open: the generator default');
+
+    const varied = plan('name: e\nbase:\n  data:\n    synthetic: { exposure: [0.1, 1] }\n').trials[0]!;
+    assert.notEqual(varied.id, plain.id);
+    const vs = dataSourceOf(varied.config.data);
+    assert.ok(vs.kind === 'synthetic');
+    assert.deepEqual(vs.options?.exposure, [0.1, 1]);
+  });
+});

@@ -27,6 +27,11 @@ export interface SynthOptions {
   subframes: number | [number, number];
   /** Folder of photographs used as backgrounds instead of procedural textures. */
   images: string | null;
+  /**
+   * Shutter open for a fraction of the K sub-frames drawn per frame from [lo, hi] (scene.ts); absent: fully
+   * open. Left out of the defaults so datasets made without it keep their options, cache folder and bytes.
+   */
+  exposure?: [number, number];
 }
 
 export const SYNTH_DEFAULTS: SynthOptions = {
@@ -87,6 +92,12 @@ export function validateSynthOptions(o: SynthOptions): void {
   const [lo, hi] = typeof o.subframes === 'number' ? [o.subframes, o.subframes] : o.subframes;
   checkInt('--subframes', lo, 1, 99);
   checkInt('--subframes', hi, lo, 99);
+  if (o.exposure !== undefined) {
+    const [elo, ehi] = o.exposure;
+    if (!(elo > 0 && elo <= ehi && ehi <= 1)) {
+      throw new UsageError(`--exposure must be a fraction range LO-HI with 0 < LO <= HI <= 1, got ${JSON.stringify(o.exposure)}`);
+    }
+  }
 }
 
 /** The plan of every sequence: name, split, K, photo. Depends only on the options. */
@@ -109,7 +120,13 @@ export async function buildSequenceScene(o: SynthOptions, index: number): Promis
   const seq = planSequences(o)[index];
   if (!seq) throw new Error(`sequence ${index} out of range (0..${o.sequences - 1})`);
   const rng = new SeededRandom(o.seed).fork(`sequence-${index}`);
-  const plan = planScene(rng.fork('scene'), { width: o.width, height: o.height, frames: o.frames, subframes: seq.subframes });
+  const plan = planScene(rng.fork('scene'), {
+    width: o.width,
+    height: o.height,
+    frames: o.frames,
+    subframes: seq.subframes,
+    ...(o.exposure ? { exposure: o.exposure } : {}),
+  });
   const background = seq.photo
     ? await photoCanvas(seq.photo, plan.canvasWidth, plan.canvasHeight)
     : proceduralBackground(rng.fork('background'), plan.canvasWidth, plan.canvasHeight, sceneScale(o.width, o.height));
@@ -118,8 +135,9 @@ export async function buildSequenceScene(o: SynthOptions, index: number): Promis
 
 /** Blurry and sharp 8-bit frames of output frame j. */
 export function renderFramePair(scene: Scene, frame: number): { blurry: Uint8Array; sharp: Uint8Array } {
-  const subs = subframeTimes(scene, frame).map((t) => renderSubframe(scene, t));
-  const sharp = subs[sharpSubframeTime(scene, frame) - frame * scene.subframes]!;
+  const times = subframeTimes(scene, frame);
+  const subs = times.map((t) => renderSubframe(scene, t));
+  const sharp = subs[times.indexOf(sharpSubframeTime(scene, frame))]!;
   return { blurry: averageInLinearLight(subs), sharp };
 }
 

@@ -14,6 +14,12 @@ export interface SceneOptions {
   frames: number;
   /** Sub-frames averaged into one blurry frame (K). */
   subframes: number;
+  /**
+   * Fraction of the K sub-frames the shutter stays open for, drawn per output frame from [lo, hi]
+   * (auto-exposure or a hand-held shutter: some frames of a video are sharp, their neighbours blurred).
+   * Absent: always fully open, every frame averages all K sub-frames.
+   */
+  exposure?: [number, number];
 }
 
 interface MovingObject {
@@ -36,6 +42,8 @@ export interface ScenePlan extends SceneOptions {
   canvasHeight: number;
   originX: number;
   originY: number;
+  /** Sub-frames exposed in each output frame (1..K), when the exposure varies; absent: K for every frame. */
+  exposures?: number[];
 }
 
 export interface Scene extends ScenePlan {
@@ -71,6 +79,11 @@ export function planScene(rng: SeededRandom, opts: SceneOptions): ScenePlan {
       path: randomTrajectory(orng, duration, subframes, { speed: orng.uniform(0.1, 1.0) * scale, wander: 0.5, maxAngle: 0.4 }),
     });
   }
+  // A forked stream: drawing exposures leaves every other draw (and so the default data) unchanged.
+  const erng = rng.fork('exposure');
+  const exposures = opts.exposure
+    ? Array.from({ length: frames }, () => Math.min(subframes, Math.max(1, Math.round(erng.uniform(opts.exposure![0], opts.exposure![1]) * subframes))))
+    : undefined;
   const e = extent(camera, duration);
   // Room for the frame's corners to swing through the largest rotation, plus bilinear's one-pixel apron.
   const pad = Math.ceil((e.maxAngle * Math.hypot(width, height)) / 2) + 2;
@@ -82,6 +95,7 @@ export function planScene(rng: SeededRandom, opts: SceneOptions): ScenePlan {
     canvasHeight: Math.ceil(height + (e.maxY - e.minY) + 2 * pad),
     originX: pad - e.minX,
     originY: pad - e.minY,
+    ...(exposures ? { exposures } : {}),
   };
 }
 
@@ -163,9 +177,14 @@ function drawObject(out: Uint8Array, width: number, height: number, obj: MovingO
   }
 }
 
-/** Sub-frame times of output frame j: K consecutive sub-frames (a fully open shutter), j·K … j·K+K-1. */
-export function subframeTimes(scene: Pick<SceneOptions, 'subframes'>, frame: number): number[] {
-  return Array.from({ length: scene.subframes }, (_, i) => frame * scene.subframes + i);
+/**
+ * Sub-frame times of output frame j: with a fully open shutter the K consecutive sub-frames j·K … j·K+K-1;
+ * with e exposed sub-frames, the e of them centred on the sharp one (so a frame of e = 1 is the sharp frame).
+ */
+export function subframeTimes(scene: Pick<ScenePlan, 'subframes' | 'exposures'>, frame: number): number[] {
+  const exposed = scene.exposures?.[frame] ?? scene.subframes;
+  const start = sharpSubframeTime(scene, frame) - Math.floor(exposed / 2);
+  return Array.from({ length: exposed }, (_, i) => start + i);
 }
 
 /** The sharp ground truth of output frame j: its middle sub-frame (the later one of the two when K is even). */

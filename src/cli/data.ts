@@ -38,6 +38,18 @@ export function parseSubframes(value: string): number | [number, number] {
   throw new UsageError(`--subframes must be K or LO-HI (e.g. 9 or 7-13), got ${JSON.stringify(value)}`);
 }
 
+/** `0.2-1` (each frame's shutter open for a fraction drawn from the range) or `0.5` (every frame the same). */
+export function parseExposure(value: string): [number, number] {
+  const num = String.raw`(\d*\.?\d+)`;
+  const m = new RegExp(`^${num}(?:-${num})?$`).exec(value);
+  const lo = m ? Number(m[1]) : NaN;
+  const hi = m ? Number(m[2] ?? m[1]) : NaN;
+  if (!(lo > 0 && lo <= hi && hi <= 1)) {
+    throw new UsageError(`--exposure must be a fraction F or a range LO-HI with 0 < LO <= HI <= 1 (e.g. 0.2-1), got ${JSON.stringify(value)}`);
+  }
+  return [lo, hi];
+}
+
 /** Progress on stderr: one rewritten line on a terminal, a line every 10% otherwise (logs, CI). */
 function progressReporter(label: string): (done: number, total: number) => void {
   const start = Date.now();
@@ -91,6 +103,7 @@ interface SynthFlags {
   seed: number;
   subframes: number | [number, number];
   images?: string;
+  exposure?: [number, number];
   json?: boolean;
 }
 
@@ -104,6 +117,7 @@ export async function runDataSynth(flags: SynthFlags): Promise<number> {
     seed: flags.seed,
     subframes: flags.subframes,
     images: flags.images ?? null,
+    ...(flags.exposure ? { exposure: flags.exposure } : {}),
   };
   const report = flags.json ? undefined : progressReporter('synthesising frames');
   const result = await synthesize(flags.out, options, report ? (p) => report(p.done, p.total) : undefined);
@@ -157,6 +171,12 @@ export function buildDataCommand(): Command {
     .option('--seed <s>', 'random seed', parseCount('--seed', 0), SYNTH_DEFAULTS.seed)
     .option('--subframes <K|LO-HI>', 'sub-frames averaged per blurry frame, fixed or drawn per sequence', parseSubframes, SYNTH_DEFAULTS.subframes)
     .option('--images <dir>', 'use the photographs in this folder as scene backgrounds')
+    .option(
+      '--exposure <F|LO-HI>',
+      'shutter open for this fraction of the K sub-frames, drawn per frame (default: fully open); e.g. 0.1-1 gives\n' +
+        'videos whose frames range from sharp to fully blurred, so neighbouring frames carry detail a frame lacks',
+      parseExposure,
+    )
     .option('--json', 'print the result as JSON')
     .action(async (flags: SynthFlags) => {
       process.exitCode = await runDataSynth(flags);

@@ -13,7 +13,16 @@ export function dataSourceOf(c: TrialConfig['data'], cwd = process.cwd()): DataS
       const s = c.synthetic;
       return {
         kind: 'synthetic',
-        options: { sequences: s.trainSequences + s.testSequences, testSequences: s.testSequences, frames: s.frames, width: s.width, height: s.height, seed: s.seed },
+        options: {
+          sequences: s.trainSequences + s.testSequences,
+          testSequences: s.testSequences,
+          frames: s.frames,
+          width: s.width,
+          height: s.height,
+          seed: s.seed,
+          // Fully open is the generator's default: leave it out so the dataset keeps its cache folder and bytes.
+          ...(s.exposure[0]! < 1 ? { exposure: [s.exposure[0]!, s.exposure[1]!] as [number, number] } : {}),
+        },
       };
     }
     case 'gopro':

@@ -24,6 +24,10 @@ export function checkTrialConfig(c: TrialConfig): ConfigProblem[] {
   if (data.source !== 'synthetic' && !data.root) {
     problems.push({ path: 'data.source', message: `data.source is ${data.source}, which needs data.root (the dataset folder)` });
   }
+  const exposure = data.synthetic.exposure;
+  if (exposure && exposure[0]! > exposure[1]!) {
+    problems.push({ path: 'data.synthetic.exposure', message: `found [${exposure.join(', ')}], expected [lo, hi] with lo <= hi` });
+  }
   const downsampling = 2 ** (levels - 1);
   if (data.crop % downsampling !== 0) {
     problems.push({

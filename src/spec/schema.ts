@@ -66,7 +66,7 @@ export const TRIAL_SCHEMA: JSONSchemaType<TrialConfig> = {
         synthetic: {
           type: 'object',
           additionalProperties: false,
-          required: ['trainSequences', 'testSequences', 'frames', 'height', 'width', 'seed'],
+          required: ['trainSequences', 'testSequences', 'frames', 'height', 'width', 'seed', 'exposure'],
           description: 'Synthetic source: sharp sub-frames averaged into blur, deterministic per seed.',
           properties: {
             trainSequences: int(1, 'Sequences in the training split.'),
@@ -75,6 +75,14 @@ export const TRIAL_SCHEMA: JSONSchemaType<TrialConfig> = {
             height: int(8, 'Frame height in pixels.'),
             width: int(8, 'Frame width in pixels.'),
             seed: int(0, 'Generator seed.'),
+            exposure: {
+              type: 'array',
+              items: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
+              minItems: 2,
+              maxItems: 2,
+              description:
+                '[lo, hi]: the fraction of sub-frames each frame exposes, drawn per frame (a video of sharp and blurred frames); [1, 1] (default): fully open.',
+            },
           },
         },
       },

@@ -34,6 +34,12 @@ export interface SyntheticData {
   height: number;
   width: number;
   seed: number;
+  /**
+   * [lo, hi]: each frame's shutter is open for a fraction of its sub-frames drawn from this range, so a
+   * video mixes sharp and blurred frames (datasets/synth/scene.ts). [1, 1]: fully open, every frame blurred
+   * over all its sub-frames (the default).
+   */
+  exposure: number[];
 }
 
 export interface DataConfig {
