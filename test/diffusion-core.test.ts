@@ -200,6 +200,44 @@ describe('samplers', () => {
   });
 });
 
+describe('trailing spacing', () => {
+  before(() => useBackend('wasm'));
+
+  it('visits T-1 first and steps down by T/n; with n = T both spacings visit every level', () => {
+    const trailing = (steps: number, timesteps = 1000) =>
+      createScheduler(resolveDiffusionConfig({ timesteps }), resolveSampleConfig({ steps, spacing: 'trailing' }));
+    assert.deepEqual(trailing(4).timesteps, [999, 749, 499, 249]);
+    assert.deepEqual(trailing(10).timesteps, [999, 899, 799, 699, 599, 499, 399, 299, 199, 99]);
+    assert.deepEqual(trailing(1).timesteps, [999], 'one step starts from pure noise, not at t = 0');
+    assert.deepEqual(trailing(3, 10).timesteps, [9, 6, 2]); // round(10 - 3.33k) - 1
+    const every = trailing(30, 30);
+    assert.deepEqual(every.timesteps, Array.from({ length: 30 }, (_, k) => 29 - k));
+    const s = trailing(4);
+    assert.deepEqual([999, 749, 499, 249].map((t) => s.previousTimestep(t)), [749, 499, 249, -1]);
+    // Leading keeps DDIM's levels; the last step of either goes to the clean data (−1, ᾱ = 1).
+    const leading = createScheduler(resolveDiffusionConfig({}), resolveSampleConfig({ steps: 4 }));
+    assert.deepEqual([750, 500, 250, 0].map((t) => leading.previousTimestep(t)), [500, 250, 0, -1]);
+  });
+
+  it('DDIM with an oracle lands on x0 with either spacing, and one trailing step from noise is the x0 estimate at T-1', () => {
+    const schedule = makeSchedule(resolveDiffusionConfig({}));
+    const x0 = cleanFrames(21);
+    const seen: number[] = [];
+    const oracle = (xt: tf.Tensor4D, t: ArrayLike<number>) => {
+      seen.push(t[0]!);
+      const ab = alphaBar(schedule, t[0]!);
+      return tf.div(tf.sub(xt, tf.mul(x0, Math.sqrt(ab))), Math.sqrt(1 - ab)) as tf.Tensor4D;
+    };
+    for (const steps of [1, 7]) {
+      const ddim = new DDIMScheduler(schedule, { prediction: 'eps', seed: 2, clipSample: false });
+      ddim.setTimesteps(steps, 'trailing');
+      seen.length = 0;
+      assert.ok(maxAbsDiff(runSampler(ddim, oracle, SHAPE), x0) < 1e-3, `${steps} trailing steps`);
+      assert.equal(seen[0], 999);
+    }
+  });
+});
+
 describe('sampling loop', () => {
   before(() => useBackend('wasm'));
 
@@ -232,7 +270,8 @@ describe('sampling loop', () => {
 describe('diffusion and sample config', () => {
   it('defaults match CONFIG-SHAPES and errors name the field', () => {
     assert.deepEqual(resolveDiffusionConfig({}), { schedule: 'linear', timesteps: 1000, betaStart: 0.0001, betaEnd: 0.02, prediction: 'eps', residual: false });
-    assert.deepEqual(resolveSampleConfig({}), { sampler: 'ddim', steps: 50, eta: 0, seed: 0, tile: 0, tileOverlap: 32, window: 'blocks' });
+    assert.deepEqual(resolveSampleConfig({}), { sampler: 'ddim', steps: 50, spacing: 'leading', eta: 0, seed: 0, tile: 0, tileOverlap: 32, window: 'blocks' });
+    assert.throws(() => resolveSampleConfig({ spacing: 'linspace' }), /sample\.spacing: expected one of leading, trailing/);
     const bad: [() => unknown, RegExp][] = [
       [() => resolveDiffusionConfig({ schedule: 'sigmoid' }, 'base.diffusion'), /^base\.diffusion\.schedule: expected one of linear, cosine/],
       [() => resolveDiffusionConfig({ betaEnd: 1e-5 }), /diffusion\.betaEnd: 0\.00001 is below betaStart|diffusion\.betaEnd: 1e-5 is below betaStart/],

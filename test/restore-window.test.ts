@@ -114,6 +114,7 @@ describe('sample.window config', () => {
     assert.equal(parseSpec('name: ids\n', 'ids.yaml').trials[0]!.id, blocks.id);
     const older = structuredClone(blocks.config) as unknown as { sample: Record<string, unknown> };
     delete older.sample.window;
+    delete older.sample.spacing;
     assert.equal(trialId(older as unknown as typeof blocks.config), blocks.id);
   });
 
@@ -121,6 +122,8 @@ describe('sample.window config', () => {
     assert.deepEqual(sampleOverrides({ window: 'centre' }), { window: 'centre' });
     assert.deepEqual(sampleOverrides({}), {});
     assert.throws(() => sampleOverrides({ window: 'center' }), (e: unknown) => e instanceof UsageError && /--window must be blocks or centre, got "center"/.test(e.message));
+    assert.deepEqual(sampleOverrides({ spacing: 'trailing', steps: 1 }), { spacing: 'trailing', steps: 1 });
+    assert.throws(() => sampleOverrides({ spacing: 'linspace' }), (e: unknown) => e instanceof UsageError && /--spacing must be leading or trailing, got "linspace"/.test(e.message));
   });
 });
 

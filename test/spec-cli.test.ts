@@ -39,7 +39,7 @@ describe('divd plan', () => {
     }
     assert.deepEqual(report.trials.map((t) => t.swept['model.windows']), [[2, 1, 1], [4, 2, 1], [8, 4, 2]]);
     assert.deepEqual(report.counts, { pending: 3 });
-    assert.equal(report.pendingTrainSteps, 3 * 1000);
+    assert.equal(report.pendingTrainSteps, 3 * 4000);
   });
 
   it('reads the stage from runs/<experiment>/<id>/status.json', () => {
@@ -53,7 +53,7 @@ describe('divd plan', () => {
     assert.equal(report.trials[1].status, 'done');
     assert.deepEqual(report.trials[1].statusFile, { stage: 'done', step: 400 });
     assert.deepEqual(report.counts, { pending: 3, done: 1 });
-    assert.equal(report.pendingTrainSteps, 3 * 1000);
+    assert.equal(report.pendingTrainSteps, 3 * 4000);
   });
 
   it('text output lists id, status, label and swept values', () => {

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { openDataset, readImageFloat, synthesize, SYNTH_DEFAULTS, type Sequence } from '../datasets/index.ts';
 import { resolveDiffusionConfig } from '../src/diffusion/index.ts';
 import { createModel, disposeModel, resolveModelConfig, type DivdModel } from '../src/model/index.ts';
-import { TEST_LOSS_LEVELS, testLoss } from '../src/runner/test-loss.ts';
+import { inputTestLoss, TEST_LOSS_LEVELS, testLoss } from '../src/runner/test-loss.ts';
 import { useBackend } from './helpers/backends.ts';
 
 function untrained(frames: number): DivdModel {
@@ -49,6 +49,20 @@ describe('held-out diffusion loss', () => {
       assert.ok(Math.abs(r.loss - expected) < 1e-6 * expected, `F=${frames}: ${r.loss} vs ${expected}`);
       for (const v of Object.values(r.byTimestep)) assert.ok(Math.abs(v - expected) < 1e-6 * expected, `F=${frames} level: ${v}`);
     }
+  });
+
+  it('the blurry input\'s loss (the report\'s input row) is what a model predicting a zero residual scores; none for ε or v', async () => {
+    const residual = resolveDiffusionConfig({ timesteps: 100, prediction: 'x0', residual: true });
+    const model = untrained(2);
+    const zero = (await testLoss(model, test, { diffusion: residual, padding: 'replicate' })).loss;
+    disposeModel(model);
+    const input = await inputTestLoss(test, residual);
+    assert.ok(input !== undefined && Math.abs(input - zero) < 1e-6 * zero, `${input} vs ${zero}`);
+    // Predicting the sharp frame directly, returning the input is the same error.
+    const direct = await inputTestLoss(test, resolveDiffusionConfig({ timesteps: 100, prediction: 'x0' }));
+    assert.ok(direct !== undefined && Math.abs(direct - input) < 1e-12);
+    assert.equal(await inputTestLoss(test, resolveDiffusionConfig({ timesteps: 100, prediction: 'eps' })), undefined);
+    assert.equal(await inputTestLoss(test, resolveDiffusionConfig({ timesteps: 100, prediction: 'v' })), undefined);
   });
 
   it('an untrained ε model scores the mean square of the noise, the same for F = 1, 2, 4: each frame\'s noise is its own and padding frames do not count', async () => {

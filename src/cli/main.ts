@@ -89,6 +89,7 @@ function samplingOverrideOptions(cmd: Command): Command {
   return cmd
     .option('--sampler <name>', 'ddim or ddpm (default: the trial\'s)')
     .option('--steps <n>', 'DDIM steps', parseThreadsLike('--steps'))
+    .option('--spacing <mode>', 'DDIM levels: leading (DDIM\'s, 900..0 for 10 steps) or trailing (999..99; starts from pure noise, better for few steps)')
     .option('--seed <n>', 'sampling seed', parseNonNegative('--seed'))
     .option('--tile <n>', 'denoise in tiles of n pixels (0: whole frames)', parseNonNegative('--tile'))
     .option('--tile-overlap <n>', 'pixels shared by neighbouring tiles', parseNonNegative('--tile-overlap'))

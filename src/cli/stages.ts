@@ -9,7 +9,7 @@ import { writeJsonAtomicSync } from '../atomic-write.ts';
 import { UsageError } from '../errors.ts';
 import { installInterruptHandler } from '../runner/interrupt.ts';
 import { openTrialDir, parseCheckpointChoice, runTrialStage, selectCheckpoint, type StageResult } from '../runner/index.ts';
-import { SAMPLE_WINDOWS, type SampleWindow } from '../diffusion/index.ts';
+import { SAMPLE_WINDOWS, TIMESTEP_SPACINGS, type SampleWindow, type TimestepSpacing } from '../diffusion/index.ts';
 import type { SampleConfig } from '../spec/index.ts';
 
 export interface StageFlags {
@@ -24,6 +24,7 @@ export interface StageFlags {
 export interface SamplingOverrideFlags {
   sampler?: string;
   steps?: number;
+  spacing?: string;
   seed?: number;
   tile?: number;
   tileOverlap?: number;
@@ -49,6 +50,11 @@ export function sampleOverrides(flags: SamplingOverrideFlags): Partial<SampleCon
     o.sampler = flags.sampler;
   }
   if (flags.steps !== undefined) o.steps = flags.steps;
+  if (flags.spacing !== undefined) {
+    const known: readonly string[] = TIMESTEP_SPACINGS;
+    if (!known.includes(flags.spacing)) throw new UsageError(`--spacing must be ${TIMESTEP_SPACINGS.join(' or ')}, got ${JSON.stringify(flags.spacing)}`);
+    o.spacing = flags.spacing as TimestepSpacing;
+  }
   if (flags.seed !== undefined) o.seed = flags.seed;
   if (flags.tile !== undefined) o.tile = flags.tile;
   if (flags.tileOverlap !== undefined) o.tileOverlap = flags.tileOverlap;

@@ -10,6 +10,9 @@ export type SamplerKind = 'ddpm' | 'ddim';
 /** How a sequence is cut into F-frame windows at test time (datasets/windows.ts `restoreWindows`). */
 export const SAMPLE_WINDOWS = ['blocks', 'centre'] as const;
 export type SampleWindow = (typeof SAMPLE_WINDOWS)[number];
+/** Which noise levels a DDIM run of n < T steps visits (schedulers.ts `setTimesteps`). */
+export const TIMESTEP_SPACINGS = ['leading', 'trailing'] as const;
+export type TimestepSpacing = (typeof TIMESTEP_SPACINGS)[number];
 
 export interface DiffusionConfig {
   schedule: ScheduleKind;
@@ -32,6 +35,12 @@ export interface SampleConfig {
   sampler: SamplerKind;
   /** DDIM steps (DDPM always runs all `diffusion.timesteps`). */
   steps: number;
+  /**
+   * The DDIM levels: `leading` (DDIM's own, t = k·⌊T/n⌋: 900, 800, …, 0 for n = 10) or `trailing` (from the last
+   * level down, T − 1 − k·T/n rounded: 999, 899, …, 99), which starts from pure noise at t = T − 1 and is the better
+   * choice for few steps (Lin et al. 2024, "Common diffusion noise schedules and sample steps are flawed").
+   */
+  spacing: TimestepSpacing;
   /** DDIM stochasticity: 0 deterministic, 1 DDPM-like variance. */
   eta: number;
   seed: number;
@@ -56,7 +65,16 @@ export const DEFAULT_DIFFUSION_CONFIG: DiffusionConfig = {
   residual: false,
 };
 
-export const DEFAULT_SAMPLE_CONFIG: SampleConfig = { sampler: 'ddim', steps: 50, eta: 0, seed: 0, tile: 0, tileOverlap: 32, window: 'blocks' };
+export const DEFAULT_SAMPLE_CONFIG: SampleConfig = {
+  sampler: 'ddim',
+  steps: 50,
+  spacing: 'leading',
+  eta: 0,
+  seed: 0,
+  tile: 0,
+  tileOverlap: 32,
+  window: 'blocks',
+};
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -117,6 +135,7 @@ export function resolveSampleConfig(input: unknown = {}, path = 'sample'): Sampl
   return {
     sampler: oneOf(`${path}.sampler`, c.sampler, ['ddpm', 'ddim'] as const),
     steps: integer(`${path}.steps`, c.steps, 1),
+    spacing: oneOf(`${path}.spacing`, c.spacing, TIMESTEP_SPACINGS),
     eta,
     seed: integer(`${path}.seed`, c.seed, 0),
     tile: integer(`${path}.tile`, c.tile, 0),

@@ -2,8 +2,8 @@
  * The diffusion core: schedules, the forward process and training objective, and interchangeable
  * samplers (DDPM ancestral, DDIM) with a diffusers-style scheduler API.
  */
-export { DEFAULT_DIFFUSION_CONFIG, DEFAULT_SAMPLE_CONFIG, SAMPLE_WINDOWS, resolveDiffusionConfig, resolveSampleConfig } from './config.ts';
-export type { DiffusionConfig, SampleConfig, SampleWindow, ScheduleKind, PredictionKind, SamplerKind } from './config.ts';
+export { DEFAULT_DIFFUSION_CONFIG, DEFAULT_SAMPLE_CONFIG, SAMPLE_WINDOWS, TIMESTEP_SPACINGS, resolveDiffusionConfig, resolveSampleConfig } from './config.ts';
+export type { DiffusionConfig, SampleConfig, SampleWindow, TimestepSpacing, ScheduleKind, PredictionKind, SamplerKind } from './config.ts';
 export { makeSchedule, linearBetas, cosineBetas, scheduleFromBetas, alphaBar, posterior } from './schedule.ts';
 export type { NoiseSchedule, Posterior } from './schedule.ts';
 export { qSample, predictionTarget, splitPrediction, mseLoss, denoisingLoss } from './process.ts';

@@ -3,12 +3,13 @@
  * noise levels to visit (descending), `step(output, t, x_t)` goes from x_t to x_prev, `addNoise` is
  * q_sample. The model never knows which scheduler drives it.
  *
- * Spacing is "leading" (DDIM's `range(0, T, T // n)`): t_k = k·⌊T/n⌋, so n = T visits every step.
+ * Spacing is "leading" (DDIM's `range(0, T, T // n)`: t_k = k·⌊T/n⌋) or "trailing" (t_k = round(T − k·T/n) − 1,
+ * diffusers' `timestep_spacing="trailing"`); either visits every level when n = T.
  * Coefficients are float64; tensors float32. Noise comes from a seeded Rng (or `opts.noise`).
  */
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../nn/index.ts';
-import type { DiffusionConfig, PredictionKind, SampleConfig } from './config.ts';
+import type { DiffusionConfig, PredictionKind, SampleConfig, TimestepSpacing } from './config.ts';
 import { randn4d } from './noise.ts';
 import { qSample, splitPrediction } from './process.ts';
 import { dataRange } from './residual.ts';
@@ -54,17 +55,25 @@ export abstract class Scheduler {
     this.setTimesteps(schedule.timesteps);
   }
 
-  setTimesteps(steps: number): void {
+  setTimesteps(steps: number, spacing: TimestepSpacing = 'leading'): void {
     const total = this.schedule.timesteps;
     if (!Number.isInteger(steps) || steps < 1 || steps > total) {
       throw new Error(`setTimesteps: ${steps} steps requested; give an integer in 1..${total} (diffusion.timesteps)`);
     }
     this.stride = Math.floor(total / steps);
-    this.timesteps = Array.from({ length: steps }, (_, k) => (steps - 1 - k) * this.stride);
+    this.timesteps =
+      spacing === 'leading'
+        ? Array.from({ length: steps }, (_, k) => (steps - 1 - k) * this.stride)
+        : Array.from({ length: steps }, (_, k) => Math.round(total - (k * total) / steps) - 1);
   }
 
-  /** The level the step from t lands on; −1 means the clean data. */
+  /**
+   * The level the step from t lands on: the next one visited, and −1 (the clean data) after the last — which
+   * for trailing spacing is T/n − 1, not 0. A level outside the list steps down by ⌊T/n⌋.
+   */
   previousTimestep(t: number): number {
+    const k = this.timesteps.indexOf(t);
+    if (k >= 0) return k + 1 < this.timesteps.length ? this.timesteps[k + 1]! : -1;
     return t - this.stride;
   }
 
@@ -157,6 +166,7 @@ export function createScheduler(diffusion: DiffusionConfig, sample: SampleConfig
   const base = { prediction: diffusion.prediction, seed: sample.seed, clipSample: opts.clipSample, clipRange: dataRange(diffusion.residual) };
   if (sample.sampler === 'ddpm') return new DDPMScheduler(schedule, base);
   const s = new DDIMScheduler(schedule, { ...base, eta: sample.eta });
-  s.setTimesteps(Math.min(sample.steps, diffusion.timesteps));
+  // `spacing` is absent from the config.json of run directories made before it: those sampled leading.
+  s.setTimesteps(Math.min(sample.steps, diffusion.timesteps), sample.spacing ?? 'leading');
   return s;
 }

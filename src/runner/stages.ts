@@ -22,7 +22,7 @@ import { evaluatePairs, type FramePairFiles } from './evaluate.ts';
 import type { RunDir } from './run-dir.ts';
 import { sampledValidator } from './val-sampling.ts';
 import { restoreSequences } from './restore.ts';
-import { testLoss, type TestLoss } from './test-loss.ts';
+import { inputTestLoss, testLoss, type TestLoss } from './test-loss.ts';
 import { WindowSource } from './data-source.ts';
 import { dataSourceOf, defaultDataCacheDir, loopConfig } from './trial-config.ts';
 import { loadEmaModel, selectCheckpoint, type CheckpointChoice } from './checkpoint-select.ts';
@@ -263,6 +263,7 @@ export async function evalStage(trial: Trial, test: readonly Sequence[], dir: Ru
   const report = await evaluatePairs(pairs, c.eval, { weightsDir: ctx.weightsDir, onFrame: (d, t) => ctx.progress.update(d, t, 'frames') });
   const input = await inputBaseline(test, c.eval);
   let loss: HeldOutLoss | undefined;
+  const inputLoss = c.eval.testLoss ? await inputTestLoss(test, c.diffusion) : undefined;
   const unavailable: Record<string, string> = {};
   if (c.eval.testLoss) {
     try {
@@ -278,7 +279,7 @@ export async function evalStage(trial: Trial, test: readonly Sequence[], dir: Ru
     ...json,
     ...(loss ? { metrics: { ...(json.metrics as Record<string, unknown>), loss: loss.loss }, testLoss: loss } : {}),
     ...(unavailable.loss ? { unavailable: { ...(json.unavailable as Record<string, unknown>), ...unavailable } } : {}),
-    ...(input ? { input } : {}),
+    ...(input || inputLoss !== undefined ? { input: { ...input, ...(inputLoss !== undefined ? { loss: inputLoss } : {}) } } : {}),
   });
   if (unavailable.loss) ctx.progress.note(`test loss not computed: ${unavailable.loss}`);
   const finalMetrics: Record<string, number> = {};
@@ -287,6 +288,7 @@ export async function evalStage(trial: Trial, test: readonly Sequence[], dir: Ru
     else (finalMetrics[`test_${k}`] = v.mean), (finalMetrics[`test_${k}_std`] = v.std);
   }
   for (const [k, v] of Object.entries(input ?? {})) finalMetrics[`test_input_${k}`] = v;
+  if (inputLoss !== undefined) finalMetrics['test_input_loss'] = inputLoss;
   if (loss) finalMetrics['test_loss'] = loss.loss;
   await ctx.run?.logMetrics(finalMetrics, { step: c.train.steps });
   await ctx.run?.logArtifact(dir.file('metrics.json'));

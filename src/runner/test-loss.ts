@@ -7,7 +7,7 @@
  * CPU-sized ablations can still rank variants by when their samples are too young to beat the blurry input.
  */
 import * as tf from '@tensorflow/tfjs';
-import { imageSize, loadWindow, testWindows, type PaddingPolicy, type Sequence } from '../../datasets/index.ts';
+import { imageSize, loadWindow, readImage, testWindows, type PaddingPolicy, type Sequence } from '../../datasets/index.ts';
 import { diffusionData, makeSchedule, mseLoss, predictionTarget, qSample, randn4d, type DiffusionConfig } from '../diffusion/index.ts';
 import { predict, type DivdModel } from '../model/index.ts';
 import { Rng } from '../nn/index.ts';
@@ -77,4 +77,28 @@ export async function testLoss(model: DivdModel, test: readonly Sequence[], o: T
   const byTimestep: Record<string, number> = {};
   levels.forEach((t, i) => (byTimestep[String(t)] = sums[i]! / scored));
   return { loss: sums.reduce((a, b) => a + b, 0) / (scored * levels.length), byTimestep, levels };
+}
+
+/**
+ * The held-out loss of returning the blurry input, on the same scale as `testLoss` for x0-prediction: the
+ * target is the sharp frame (or sharp − blurry with residual diffusion, where the input is a zero residual),
+ * so at every noise level the loss is the mean of (sharp − blurry)² in [−1, 1] units. A model row below it
+ * has learnt something about deblurring; one above it does worse than not touching the frames. Undefined
+ * for ε- and v-prediction, whose targets the input does not estimate.
+ */
+export async function inputTestLoss(test: readonly Sequence[], diffusion: DiffusionConfig): Promise<number | undefined> {
+  if (diffusion.prediction !== 'x0') return undefined;
+  let sum = 0;
+  let frames = 0;
+  for (const seq of test) {
+    for (const f of seq.frames) {
+      const [sharp, blurry] = await Promise.all([readImage(f.sharp), readImage(f.blurry)]);
+      let se = 0;
+      // (a − b)/127.5 is the difference of the two frames mapped to [−1, 1].
+      for (let i = 0; i < sharp.data.length; i++) se += ((sharp.data[i]! - blurry.data[i]!) / 127.5) ** 2;
+      sum += se / sharp.data.length;
+      frames++;
+    }
+  }
+  return frames > 0 ? sum / frames : undefined;
 }

@@ -11,6 +11,7 @@ export function dataSourceOf(c: TrialConfig['data'], cwd = process.cwd()): DataS
   switch (c.source) {
     case 'synthetic': {
       const s = c.synthetic;
+      const exposure = s.exposure ?? [1, 1]; // absent in the config.json of run directories made before it
       return {
         kind: 'synthetic',
         options: {
@@ -21,7 +22,7 @@ export function dataSourceOf(c: TrialConfig['data'], cwd = process.cwd()): DataS
           height: s.height,
           seed: s.seed,
           // Fully open is the generator's default: leave it out so the dataset keeps its cache folder and bytes.
-          ...(s.exposure[0]! < 1 ? { exposure: [s.exposure[0]!, s.exposure[1]!] as [number, number] } : {}),
+          ...(exposure[0]! < 1 ? { exposure: [exposure[0]!, exposure[1]!] as [number, number] } : {}),
         },
       };
     }

@@ -24,7 +24,7 @@ export function checkTrialConfig(c: TrialConfig): ConfigProblem[] {
   if (data.source !== 'synthetic' && !data.root) {
     problems.push({ path: 'data.source', message: `data.source is ${data.source}, which needs data.root (the dataset folder)` });
   }
-  const exposure = data.synthetic.exposure;
+  const exposure = data.synthetic.exposure as number[] | undefined;
   if (exposure && exposure[0]! > exposure[1]!) {
     problems.push({ path: 'data.synthetic.exposure', message: `found [${exposure.join(', ')}], expected [lo, hi] with lo <= hi` });
   }

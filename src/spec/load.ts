@@ -36,7 +36,12 @@ const SECTION_PATHS = new Set([...configPaths()].filter(([, s]) => s.type === 'o
  * At that value a field is left out of the hash (canonicalJson skips undefined), so adding it keeps the id
  * of every existing trial, with its cached results, run directory and checkpoints.
  */
-const ADDED_FIELDS: Readonly<Record<string, unknown>> = { 'sample.window': 'blocks', 'eval.testLoss': true, 'data.synthetic.exposure': [1, 1] };
+const ADDED_FIELDS: Readonly<Record<string, unknown>> = {
+  'sample.window': 'blocks',
+  'sample.spacing': 'leading',
+  'eval.testLoss': true,
+  'data.synthetic.exposure': [1, 1],
+};
 
 /**
  * The part of a config that determines a trial's results, hashed into its id. Where results are sent

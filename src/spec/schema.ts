@@ -6,7 +6,7 @@
  * complete `model.windows` and ajv checks every swept value against that path's own schema.
  */
 import type { JSONSchemaType } from 'ajv';
-import { SAMPLE_WINDOWS } from '../diffusion/config.ts';
+import { SAMPLE_WINDOWS, TIMESTEP_SPACINGS } from '../diffusion/config.ts';
 import { DEFAULTS } from './defaults.ts';
 import {
   ATTENTIONS, DATA_SOURCES, FRAME_PADDINGS, GOPRO_VARIANTS, LPIPS_NETS, LR_SCHEDULES, METRICS, NOISE_SCHEDULES,
@@ -66,7 +66,9 @@ export const TRIAL_SCHEMA: JSONSchemaType<TrialConfig> = {
         synthetic: {
           type: 'object',
           additionalProperties: false,
-          required: ['trainSequences', 'testSequences', 'frames', 'height', 'width', 'seed', 'exposure'],
+          // `exposure` came later: left out of `required` so the config.json of older run directories still
+          // opens; readers take a missing one as the default, [1, 1] (fully open).
+          required: ['trainSequences', 'testSequences', 'frames', 'height', 'width', 'seed'],
           description: 'Synthetic source: sharp sub-frames averaged into blur, deterministic per seed.',
           properties: {
             trainSequences: int(1, 'Sequences in the training split.'),
@@ -132,12 +134,17 @@ export const TRIAL_SCHEMA: JSONSchemaType<TrialConfig> = {
       type: 'object',
       description: 'Test-time sampling.',
       additionalProperties: false,
-      // `window` came later: it is left out of `required` so the config.json of older run directories
-      // (which restored in blocks) still opens; readers take a missing one as the default, `blocks`.
+      // `window` and `spacing` came later: they are left out of `required` so the config.json of older run
+      // directories (which restored in blocks, at leading levels) still opens; readers take a missing one as
+      // that default.
       required: ['sampler', 'steps', 'eta', 'seed', 'tile', 'tileOverlap'],
       properties: {
         sampler: oneOf(SAMPLERS, 'ddpm (always diffusion.timesteps steps) or ddim.'),
         steps: int(1, 'DDIM steps (at most diffusion.timesteps).'),
+        spacing: oneOf(
+          TIMESTEP_SPACINGS,
+          'DDIM levels: leading (DDIM\'s k*floor(T/n): 900..0 for 10 of 1000) or trailing (from T-1 down: 999..99; better for few steps, and the only one where a 1-step sample starts from noise).',
+        ),
         eta: num('DDIM η: 0 deterministic, 1 DDPM-like.', { minimum: 0 }),
         seed: int(0, 'Sampling noise seed.'),
         tile: int(0, 'Tile size in pixels for frames too large to denoise whole (0: whole frames).'),
