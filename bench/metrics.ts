@@ -36,6 +36,8 @@ export interface MetricComparison {
   divd: { value: number; ms: number; runs: number; detail?: string };
   /** divd's plain-JS path timed interleaved with the default one in the same process (A/B), when measured. */
   scalar?: { value: number; ms: number; impl: string };
+  /** The same computation limited to one thread, when the default used more. */
+  oneThread?: { value: number; ms: number };
   /** Extra context lines (e.g. what LAPACK alone takes for the dominant step). */
   notes?: string[];
   /** reference ms / divd ms. */
@@ -135,7 +137,9 @@ export function runMetricsBench(opts: { json: boolean; skipFrechet?: boolean }):
       const stats = (i: number) => ({ mu: readF64(path.join(dir, `mu${i}.f64`)), sigma: readF64(path.join(dir, `sigma${i}.f64`)), n: ref.frechet!.samples });
       const [a, b] = [stats(1), stats(2)];
       const runs = 3;
-      const timed = timeIt(() => frechetDistance(a, b), runs);
+      const threads = os.availableParallelism();
+      const timed = timeIt(() => frechetDistance(a, b, { threads }), runs);
+      const single = threads > 1 ? timeIt(() => frechetDistance(a, b, { threads: 1 }), runs) : undefined;
       out.push(
         compare(
           `Fréchet distance d=${ref.frechet.dim} full rank (n=${ref.frechet.samples})`,
@@ -143,9 +147,12 @@ export function runMetricsBench(opts: { json: boolean; skipFrechet?: boolean }):
           { value: timed.value.distance, ms: timed.ms },
           runs,
           { text: '<= 500 ms, same value to 1e-3 relative', met: (_s, ms) => ms <= 500 },
-          `method ${timed.value.method}`,
+          `method ${timed.value.method}, ${threads} thread(s)`,
         ),
       );
+      if (single) {
+        out[out.length - 1]!.oneThread = { value: single.value.distance, ms: single.ms };
+      }
       const eig = ref.frechet.lapack_eigvalsh_ms;
       if (eig !== undefined) {
         out[out.length - 1]!.notes = [
@@ -165,13 +172,16 @@ export function runMetricsBench(opts: { json: boolean; skipFrechet?: boolean }):
 }
 
 function formatComparisons(rows: MetricComparison[], versions: Record<string, string>): string {
-  const lines = [`reference: ${Object.entries(versions).map(([k, v]) => `${k} ${v}`).join(', ')}; divd: Node ${process.version}, 1 thread, median wall ms`, ''];
+  const lines = [`reference: ${Object.entries(versions).map(([k, v]) => `${k} ${v}`).join(', ')}; divd: Node ${process.version}, median wall ms (SSIM on 1 thread)`, ''];
   for (const r of rows) {
     lines.push(`== ${r.what} ==`);
     lines.push(`  reference  ${r.reference.ms.toFixed(1).padStart(10)} ms  value ${r.reference.value.toPrecision(15)}  (${r.reference.impl})`);
     lines.push(`  divd       ${r.divd.ms.toFixed(1).padStart(10)} ms  value ${r.divd.value.toPrecision(15)}${r.divd.detail ? `  (${r.divd.detail})` : ''}`);
     if (r.scalar) {
       lines.push(`  divd (JS)  ${r.scalar.ms.toFixed(1).padStart(10)} ms  value ${r.scalar.value.toPrecision(15)}  (${r.scalar.impl}: kernel ${(r.scalar.ms / r.divd.ms).toFixed(2)}x faster)`);
+    }
+    if (r.oneThread) {
+      lines.push(`  divd 1 thr ${r.oneThread.ms.toFixed(1).padStart(10)} ms  value ${r.oneThread.value.toPrecision(15)}  (all threads ${(r.oneThread.ms / r.divd.ms).toFixed(2)}x faster)`);
     }
     lines.push(`  speed-up ${r.speedup.toFixed(2)}x, |diff| ${r.absDiff.toExponential(2)} (relative ${r.relDiff.toExponential(2)})`);
     for (const note of r.notes ?? []) lines.push(`  ${note}`);

@@ -68,10 +68,17 @@ export type TraceSqrtEngine = 'auto' | 'pivoted';
  * eigenvalues of the rank x rank matrix M = R (P S_other P') R' — those of S1 S2 apart from zeros.
  * The triangular shape of R limits every dot product to where R is non-zero.
  */
-export function traceSqrtProduct(s1: Float64Array, s2: Float64Array, d: number, factorFirst = true, engine: TraceSqrtEngine = 'auto'): number {
+export function traceSqrtProduct(
+  s1: Float64Array,
+  s2: Float64Array,
+  d: number,
+  factorFirst = true,
+  engine: TraceSqrtEngine = 'auto',
+  threads?: number,
+): number {
   const [sf, so] = factorFirst ? [s1, s2] : [s2, s1];
   if (engine === 'auto') {
-    const eigenvalues = fullRankProductEigenvalues(sf, so, d);
+    const eigenvalues = fullRankProductEigenvalues(sf, so, d, threads);
     if (eigenvalues) return sumSqrtClipped(eigenvalues);
   }
   const { rank, perm, factor } = pivotedCholesky(sf, d);
@@ -93,7 +100,12 @@ export function traceSqrtProduct(s1: Float64Array, s2: Float64Array, d: number, 
  * Uses the exact Gram route when both are accumulators that kept their raw features and either has
  * fewer rows than dimensions; otherwise the statistics (factor) route.
  */
-export function frechetDistance(a: FrechetInput, b: FrechetInput): FrechetResult {
+export interface FrechetOptions {
+  /** Threads for the full-rank route's kernels (default: $DIVD_THREADS, else one per core). */
+  threads?: number;
+}
+
+export function frechetDistance(a: FrechetInput, b: FrechetInput, opts: FrechetOptions = {}): FrechetResult {
   for (const [s, label] of [[a, 'first'], [b, 'second']] as const) {
     if (s instanceof FeatureStatistics && s.count < 2) {
       throw new UsageError(`Fréchet distance: the ${label} set needs at least 2 feature vectors, got ${s.count}`);
@@ -102,7 +114,7 @@ export function frechetDistance(a: FrechetInput, b: FrechetInput): FrechetResult
   const result =
     a instanceof FeatureStatistics && b instanceof FeatureStatistics && useGramRoute(a, b)
       ? fromFeatures(a, b)
-      : fromStatistics(a instanceof FeatureStatistics ? a.gaussian() : a, b instanceof FeatureStatistics ? b.gaussian() : b);
+      : fromStatistics(a instanceof FeatureStatistics ? a.gaussian() : a, b instanceof FeatureStatistics ? b.gaussian() : b, opts.threads);
   const counts = [a, b].map((s) => (s instanceof FeatureStatistics ? s.count : s.n));
   for (const [i, n] of counts.entries()) {
     if (n !== undefined && n < FID_RECOMMENDED_MIN_SAMPLES) {
@@ -120,7 +132,7 @@ function useGramRoute(a: FeatureStatistics, b: FeatureStatistics): boolean {
 }
 
 /** From statistics alone (e.g. a saved `.npz` against a fresh set). */
-function fromStatistics(a: GaussianStatistics, b: GaussianStatistics): FrechetResult {
+function fromStatistics(a: GaussianStatistics, b: GaussianStatistics, threads?: number): FrechetResult {
   const d = checkGaussian(a, 'Fréchet distance, first set');
   const d2 = checkGaussian(b, 'Fréchet distance, second set');
   if (d !== d2) throw new UsageError(`Fréchet distance: the sets have different feature sizes (${d} and ${d2})`);
@@ -137,7 +149,7 @@ function fromStatistics(a: GaussianStatistics, b: GaussianStatistics): FrechetRe
   const factorFirst = (a.n ?? Infinity) <= (b.n ?? Infinity);
   // A covariance of n <= d samples is singular: skip the full-rank attempt (it would fail part-way).
   const factoredN = (factorFirst ? a.n : b.n) ?? Infinity;
-  const traceSqrt = traceSqrtProduct(a.sigma, b.sigma, d, factorFirst, factoredN <= d ? 'pivoted' : 'auto');
+  const traceSqrt = traceSqrtProduct(a.sigma, b.sigma, d, factorFirst, factoredN <= d ? 'pivoted' : 'auto', threads);
   return finish(meanTerm, trace1, trace2, traceSqrt, 'factor');
 }
 

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { traceSqrtProduct } from '../metrics/index.ts';
-import { createGemmKernels, GEMM_VARIANTS, gemmName } from '../metrics/linalg/gemm-kernel.ts';
+import { balancedRowBounds, createGemmKernels, GEMM_VARIANTS, gemmName } from '../metrics/linalg/gemm-kernel.ts';
 import { fullRankProductEigenvalues, multiplyABt, symmetricEigenvalues } from '../metrics/linalg/index.ts';
 
 function rng(seed: number): () => number {
@@ -40,7 +40,7 @@ describe('generated gemm kernels equal the textbook loop', () => {
         for (let i = 0; i < n * ldb; i++) mem[B + i] = next();
         for (let i = 0; i < m * ldc; i++) mem[C + i] = next();
         const before = mem.slice(C, C + m * ldc);
-        kernels.get(v)(A * 8, lda * 8, B * 8, ldb * 8, C * 8, ldc * 8, m, n, k);
+        kernels.get(v)(A * 8, lda * 8, B * 8, ldb * 8, C * 8, ldc * 8, m, n, k, 0);
         for (let i = 0; i < m; i++) {
           for (let j = 0; j < (v.lower ? Math.min(n, i + 1) : n); j++) {
             let dot = 0;
@@ -52,6 +52,61 @@ describe('generated gemm kernels equal the textbook loop', () => {
       }
     });
   }
+});
+
+describe('split products: the same result from row ranges on helper threads', () => {
+  it('balancedRowBounds cuts at multiples of 4 into ranges of near-equal work', () => {
+    const lowerFromRow = { mode: 'add', lower: true, fromRow: true } as const;
+    const b = balancedRowBounds(lowerFromRow, 2048, 2048, 2048, 2);
+    assert.equal(b.length, 3);
+    assert.deepEqual([b[0], b[2]], [0, 2048]);
+    assert.equal(b[1]! % 4, 0);
+    // Row i does (i + 2)(2048 - i) multiply-adds: symmetric about the middle.
+    assert.ok(Math.abs(b[1]! - 1024) <= 4, `cut at ${b[1]}`);
+    const fromRow = balancedRowBounds({ mode: 'add', lower: false, fromRow: true }, 2048, 2048, 2048, 2);
+    // Row i does 2048 - i: half the work is in the first 1 - 1/sqrt(2) of the rows.
+    assert.ok(Math.abs(fromRow[1]! - 2048 * (1 - Math.SQRT1_2)) <= 4, `cut at ${fromRow[1]}`);
+    assert.deepEqual(balancedRowBounds(lowerFromRow, 8, 8, 8, 4).length, 5);
+  });
+
+  for (const v of GEMM_VARIANTS) {
+    it(`${gemmName(v)} on 3 threads equals one thread bit for bit`, () => {
+      const one = createGemmKernels(1)!;
+      const three = createGemmKernels(3)!;
+      try {
+        assert.equal(three.threads, 3, 'helper threads need SharedArrayBuffer, which Node has');
+        const [m, n, k] = [200, 136, 260];
+        const [lda, ldb, ldc] = [k + 2, k + 4, n + 4];
+        const next = rng(29);
+        const bytes = (m * lda + n * ldb + m * ldc) * 8;
+        const [A, B, C] = [0, m * lda, m * lda + n * ldb];
+        const init = one.reserve(bytes);
+        for (let i = 0; i < m; i++) for (let t = 0; t < k; t++) init[A + i * lda + t] = v.fromRow && t < i ? 0 : next();
+        for (let i = 0; i < n * ldb + m * ldc; i++) init[B + i] = next();
+        const shared = three.reserve(bytes);
+        shared.set(init.subarray(0, bytes / 8));
+        one.gemmSplit(v, A * 8, lda * 8, B * 8, ldb * 8, C * 8, ldc * 8, m, n, k);
+        three.gemmSplit(v, A * 8, lda * 8, B * 8, ldb * 8, C * 8, ldc * 8, m, n, k);
+        const a = one.reserve(bytes).subarray(C, C + m * ldc);
+        const b = three.reserve(bytes).subarray(C, C + m * ldc);
+        for (let i = 0; i < m; i++) for (let j = 0; j < (v.lower ? Math.min(n, i + 1) : n); j++) assert.equal(b[i * ldc + j], a[i * ldc + j], `C[${i}][${j}]`);
+      } finally {
+        one.close();
+        three.close();
+      }
+    });
+  }
+
+  it('the full-rank route on 2 threads gives the eigenvalues of 1 thread', () => {
+    const next = rng(8);
+    const d = 301;
+    const s1 = covariance(d, d + 40, next);
+    const s2 = covariance(d, d + 7, next);
+    const one = fullRankProductEigenvalues(s1, s2, d, 1)!;
+    const two = fullRankProductEigenvalues(s1, s2, d, 2)!;
+    const top = one[d - 1]!;
+    for (let i = 0; i < d; i++) assert.ok(Math.abs(two[i]! - one[i]!) <= 1e-12 * top, `eigenvalue ${i}: ${two[i]} vs ${one[i]}`);
+  });
 });
 
 describe('full-rank SIMD route equals the pivoted route', () => {

@@ -13,7 +13,7 @@
  * Matrices are padded to N = a multiple of 4 (the kernel's block shape) as diag(S1, I) and diag(S2, 0),
  * which only adds N - d zero eigenvalues to M; the d x d block is what is returned to the eigen-solver.
  */
-import { createGemmKernels } from './gemm-kernel.ts';
+import { createGemmKernels, type GemmKernels, type GemmVariant } from './gemm-kernel.ts';
 import { symmetricEigenvaluesInPlace } from './symmetric-eigen.ts';
 
 const PANEL = 32;
@@ -23,9 +23,20 @@ const PANEL = 32;
  * null when S1 is not numerically positive definite, WebAssembly SIMD is missing or the matrices are too
  * large for the kernels' memory.
  */
-export function fullRankProductEigenvalues(s1: Float64Array, s2: Float64Array, d: number): Float64Array | null {
-  const kernels = createGemmKernels();
+export function fullRankProductEigenvalues(s1: Float64Array, s2: Float64Array, d: number, threads?: number): Float64Array | null {
+  const kernels = createGemmKernels(threads);
   if (!kernels) return null;
+  try {
+    return withKernels(kernels, s1, s2, d);
+  } finally {
+    kernels.close();
+  }
+}
+
+/** Rows of the trailing block below which the sweep stays on one thread (a split costs tens of microseconds). */
+const SWEEP_SPLIT_MIN_ROWS = 128;
+
+function withKernels(kernels: GemmKernels, s1: Float64Array, s2: Float64Array, d: number): Float64Array | null {
   const n = Math.ceil(d / 4) * 4;
   // Row stride: n plus 4 doubles, so rows are not a power-of-two number of bytes apart (at d = 2048 they
   // would all map to the same few cache sets).
@@ -50,14 +61,15 @@ export function fullRankProductEigenvalues(s1: Float64Array, s2: Float64Array, d
   }
   for (let i = d; i < n; i++) mem[bL + i * ld + i] = 1;
   const tol = d * Number.EPSILON * maxDiag;
-  if (!choleskyInPlace(mem, bL, n, ld, d, tol, kernels.get({ mode: 'sub', lower: true, fromRow: false }))) return null;
+  const gemm = (v: GemmVariant): Gemm => (a, lda, b, ldb, c, ldc, m, nn, k) => kernels.gemmSplit(v, a, lda, b, ldb, c, ldc, m, nn, k);
+  if (!choleskyInPlace(mem, bL, n, ld, d, tol, gemm({ mode: 'sub', lower: true, fromRow: false }))) return null;
   transposeLower(mem, bL, bR, n, ld);
   const B = 8;
   // W = R S2 (S2 symmetric, so its rows are its columns); M = R W' (lower triangle), into L's buffer.
   // The kernels accumulate: W's buffer is fresh (zeros), L's is cleared first.
-  kernels.get({ mode: 'add', lower: false, fromRow: true })(bR * B, ld * B, bS * B, ld * B, bW * B, ld * B, n, n, n);
+  gemm({ mode: 'add', lower: false, fromRow: true })(bR * B, ld * B, bS * B, ld * B, bW * B, ld * B, n, n, n);
   mem.fill(0, bL, bL + size);
-  kernels.get({ mode: 'add', lower: true, fromRow: true })(bR * B, ld * B, bW * B, ld * B, bL * B, ld * B, n, n, n);
+  gemm({ mode: 'add', lower: true, fromRow: true })(bR * B, ld * B, bW * B, ld * B, bL * B, ld * B, n, n, n);
   // M's d x d lower triangle, compact, into S2's buffer (no longer needed); the reduction's work vectors
   // into W's. The eigen-solver runs on these views, its paired-row sweep in the kernel.
   const m = mem.subarray(bS, bS + d * d);
@@ -69,8 +81,21 @@ export function fullRankProductEigenvalues(s1: Float64Array, s2: Float64Array, d
     nextVector += length + 2;
     return view;
   };
-  const sweepPairs = (k1: number, vk1: number, qk1: number, v: Float64Array, q: Float64Array, w: Float64Array, pNext: Float64Array): number =>
-    kernels.sweepPairs(m.byteOffset, d * 8, k1, d, v.byteOffset, q.byteOffset, w.byteOffset, pNext.byteOffset, vk1, qk1);
+  // With a helper thread, a long sweep is cut where the rows before and after take the same work (row i costs
+  // i - k1): the helper sweeps the later rows into its own pNext, added to the caller's afterwards.
+  const helperNext = kernels.threads > 1 ? alloc(d) : null;
+  const sweepPairs = (k1: number, vk1: number, qk1: number, v: Float64Array, q: Float64Array, w: Float64Array, pNext: Float64Array): number => {
+    const sweep = (p: Float64Array, from: number, end: number) =>
+      [m.byteOffset, d * 8, k1, end, v.byteOffset, q.byteOffset, w.byteOffset, p.byteOffset, vk1, qk1, from] as const;
+    const rows = d - k1 - 1;
+    if (!helperNext || rows < SWEEP_SPLIT_MIN_ROWS) return kernels.sweepPairs(...sweep(pNext, k1 + 1, d));
+    const split = k1 + 1 + 2 * Math.floor(((d - k1) / Math.SQRT2 - 1) / 2);
+    helperNext.fill(0, k1 + 1, d);
+    kernels.sweepPairsAlongside([...sweep(helperNext, split, d)], () => kernels.sweepPairs(...sweep(pNext, k1 + 1, split)));
+    for (let j = k1 + 1; j < d; j++) pNext[j]! += helperNext[j]!;
+    // The helper's pairs from `split` end at d, or at d - 1 when an odd row is left for the caller.
+    return split + 2 * Math.floor((d - split) / 2);
+  };
   return symmetricEigenvaluesInPlace(m, d, { alloc, sweepPairs });
 }
 

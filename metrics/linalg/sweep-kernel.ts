@@ -6,15 +6,18 @@
  * differs). The column range [k1+1, i) always has even length (i - k1 is odd), so it splits into pairs
  * with no remainder.
  *
- * sweepPairs(a, ld, k1, n, v, q, w, pNext, vk1, qk1) -> first row not processed; a, v, q, w, pNext are
- * byte addresses (row 0 / index 0), ld the row stride in bytes.
+ * sweepPairs(a, ld, k1, n, v, q, w, pNext, vk1, qk1, from) -> first row not processed; rows from `from`
+ * (k1 + 1 for the whole sweep; any row with from − k1 odd for a share of it) while i + 1 < n; a, v, q, w,
+ * pNext are byte addresses (row 0 / index 0), ld the row stride in bytes. A share of rows [s, n) adds its
+ * contributions to pNext[k1+1 .. n), so two threads sweeping [k1+1, s) and [s, n) need two pNext vectors,
+ * summed afterwards (full-rank-product.ts).
  */
 import { Code } from '../../src/wasm/encoder.ts';
 import type { ValType, WasmFunction } from '../../src/wasm/encoder.ts';
 
 export function sweepPairsFunction(): WasmFunction {
-  const [a, ld, k1, n, v, q, w, pn, vk1, qk1] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
-  let next = 10;
+  const [a, ld, k1, n, v, q, w, pn, vk1, qk1, from] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+  let next = 11;
   const take = (): number => next++;
   const [i, r0, r1, j, jEnd, ei] = [take(), take(), take(), take(), take(), take()];
   const [v0, q0, w0, v1, q1, w1, s0, s1, x10, d] = Array.from({ length: 10 }, take);
@@ -24,7 +27,7 @@ export function sweepPairsFunction(): WasmFunction {
   /** Pushes the address of element `idx` (a local holding an index) of the vector at byte address `vec`. */
   const at = (vec: number, idx: number): Code => code.get(vec).get(idx).i32Const(8).i32Mul().i32Add();
 
-  code.get(k1).i32Const(1).i32Add().set(i);
+  code.get(from).set(i);
   code.block().loop();
   // while (i + 1 < n)
   code.get(i).i32Const(1).i32Add().get(n).i32LtS().i32Eqz().brIf(1);
@@ -86,6 +89,6 @@ export function sweepPairsFunction(): WasmFunction {
   code.get(i).i32Const(2).i32Add().set(i);
   code.br(0).end().end();
   code.get(i);
-  const params: ValType[] = [...Array<ValType>(8).fill('i32'), 'f64', 'f64'];
+  const params: ValType[] = [...Array<ValType>(8).fill('i32'), 'f64', 'f64', 'i32'];
   return { name: 'sweepPairs', params, result: 'i32', locals, code };
 }
