@@ -116,3 +116,48 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) test(`${signal} stops a tri
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 });
+
+// `parent`: a supervisor or `kill` signals divd run alone, which forwards it; `group`: Ctrl-C on a terminal
+// reaches every process of the group, and the forwarded copy arrives too — taken as one request, not two.
+for (const target of ['parent', 'group'] as const) test(`SIGTERM to the ${target} of \`divd run --jobs 2\`: both trials checkpoint and stop, and the next run finishes them`, async () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'divd-sweep-signal-'));
+  try {
+    // Three seeds of the resume spec, long enough to be caught mid-training: two run, one waits.
+    fs.writeFileSync(path.join(tmp, 'spec.yaml'), `${SPEC.replace('steps: 14,', 'steps: 60,')}sweep:\n  seeds: [0, 1, 2]\n`);
+    const args = [path.join(root, 'src/cli/divd.mjs'), 'run', 'spec.yaml', '--jobs', '2', '--no-report', '--json'];
+    // Its own process group, as under a supervisor: the signal goes to the parent only, never to the group.
+    const parent = spawn(process.execPath, args, { cwd: tmp, env: env(tmp), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let out = '';
+    let err = '';
+    parent.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    parent.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const exited = new Promise<number | null>((r) => parent.once('exit', (code) => r(code)));
+    const runs = path.join(tmp, 'runs', 'resume');
+    const steps = () =>
+      (fs.existsSync(runs) ? fs.readdirSync(runs) : [])
+        .map((id) => path.join(runs, id, 'status.json'))
+        .filter((f) => fs.existsSync(f))
+        .map((f) => (JSON.parse(fs.readFileSync(f, 'utf8')) as { step?: number }).step ?? 0);
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 20));
+      const s = steps();
+      if (s.length === 2 && Math.min(...s) >= 3) break;
+    }
+    process.kill(target === 'parent' ? parent.pid! : -parent.pid!, 'SIGTERM');
+    await exited;
+    const result = JSON.parse(out.trim().split('\n').pop()!) as { trials: { state: string; error?: string; runDir: string }[] };
+    assert.deepEqual(result.trials.map((t) => t.state), ['failed', 'failed', 'failed'], err);
+    assert.equal(result.trials[2]!.error, 'not started: interrupted', 'no trial starts after the signal');
+    for (const t of result.trials.slice(0, 2)) {
+      const m = /interrupted at step (\d+) \(checkpoint saved\)/.exec(t.error ?? '');
+      assert.ok(m, t.error);
+      assert.ok(Number(m[1]) < 60);
+      assert.ok(fs.readdirSync(path.join(path.resolve(tmp, t.runDir), 'checkpoints')).includes(`step-${m[1]!.padStart(9, '0')}.ckpt`));
+    }
+    const again = spawnSync(process.execPath, args, { cwd: tmp, env: env(tmp), encoding: 'utf8', timeout: 300_000 });
+    assert.equal(again.status, 0, again.stderr);
+    assert.deepEqual((JSON.parse(again.stdout.trim().split('\n').pop()!) as { trials: { state: string }[] }).trials.map((t) => t.state), ['done', 'done', 'done']);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});

@@ -74,6 +74,8 @@ export async function executeTrials(plan: Plan, trials: Trial[], o: RunOptions, 
   const parentRunId = async () => o.parentRunId ?? (parent ??= await startParent(tracker, plan, o.runsDir)).runId;
   const outcomes = new Array<TrialOutcome>(trials.length);
   const pending: Trial[] = [];
+  // --force means compute again: the trials it starts must not take a twin's training (reuse.ts).
+  if (o.force) process.env.DIVD_REUSE_TRAINING = '0';
   for (const [i, trial] of trials.entries()) {
     const dir = new RunDir(path.join(o.runsDir, plan.name, trial.id));
     if (dir.isDone() && o.force) fs.rmSync(dir.dir, { recursive: true, force: true });

@@ -23,6 +23,7 @@ import type { RunDir } from './run-dir.ts';
 import { sampledValidator } from './val-sampling.ts';
 import { restoreSequences } from './restore.ts';
 import { inputTestLoss, testLoss, type TestLoss } from './test-loss.ts';
+import { adoptTraining, replayTrainingLog, reuseEnabled, trainedTwin } from './reuse.ts';
 import { WindowSource } from './data-source.ts';
 import { dataSourceOf, defaultDataCacheDir, loopConfig } from './trial-config.ts';
 import { loadEmaModel, selectCheckpoint, type CheckpointChoice } from './checkpoint-select.ts';
@@ -72,6 +73,10 @@ export async function dataStage(c: TrialConfig, ctx: Pick<TrialContext, 'progres
 }
 
 /** Train stage: trains (or resumes) to `train.steps`; returns the last checkpoint file. */
+function hasCheckpointFiles(dir: string): boolean {
+  return fs.existsSync(dir) && fs.readdirSync(dir).some((n) => n.endsWith('.ckpt'));
+}
+
 export async function trainStage(trial: Trial, splits: Splits, dir: RunDir, ctx: TrialContext): Promise<string> {
   const c = trial.config;
   const cfg = loopConfig(c);
@@ -89,6 +94,12 @@ export async function trainStage(trial: Trial, splits: Splits, dir: RunDir, ctx:
   // Validation windows: fixed crops of the test split (a held-out set the loss never trains on).
   const valSource = await WindowSource.open(splits.test, { frames: c.model.frames, crop: c.data.crop, batch: 1, padding: c.data.padding, augment: false, seed: 12345 });
   const validation = cfg.validateEvery > 0 ? [await valSource.next(1), await valSource.next(1)] : [];
+  const twin = reuseEnabled() && !hasCheckpointFiles(dir.file('checkpoints')) ? trainedTwin(ctx.runsDir, ctx.experiment, trial.id, cfg.steps) : undefined;
+  if (twin) {
+    adoptTraining(twin, dir);
+    await replayTrainingLog(dir, ctx.run);
+    ctx.progress.note(`training taken from ${twin} (the same config, trained to step ${cfg.steps}); DIVD_REUSE_TRAINING=0 retrains`);
+  }
   const checkpoints = new CheckpointDir(dir.file('checkpoints'), { keepLast: cfg.keepLast, configHash: trial.id });
   const validator = validation.length ? sampledValidator(c.model, c.diffusion, c.sample, validation) : undefined;
   const trainer: Trainer = new Trainer({

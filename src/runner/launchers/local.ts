@@ -27,9 +27,15 @@ function runChild(req: LaunchRequest, trial: Trial, parentRunId: string | undefi
   const env = { ...process.env, DIVD_THREADS: process.env.DIVD_THREADS ?? String(threads) };
   return new Promise((resolve) => {
     const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', req.quiet ? 'ignore' : 'inherit'] });
+    // A signal sent to this process alone (kill, a scheduler, a supervisor) reaches the trial too, which then
+    // checkpoints and stops; on a terminal it gets Ctrl-C itself as well and takes the two as one (interrupt.ts).
+    const forward = (signal: NodeJS.Signals) => () => void child.kill(signal);
+    const forwards = (['SIGINT', 'SIGTERM'] as const).map((signal) => [signal, forward(signal)] as const);
+    for (const [signal, f] of forwards) process.on(signal, f);
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.on('exit', (code) => {
+      for (const [signal, f] of forwards) process.off(signal, f);
       const runDir = path.join(req.runsDir, plan.name, trial.id);
       try {
         resolve(JSON.parse(out.trim().split('\n').pop() ?? '') as TrialOutcome);
@@ -82,12 +88,15 @@ export function localLauncher(options: LocalOptions = {}): Launcher {
       const { trials } = req;
       const outcomes = new Array<TrialOutcome>(trials.length);
       const jobs = Math.max(1, Math.min(options.jobs ?? 1, trials.length));
+      const notStarted = (trial: Trial): TrialOutcome => ({
+        id: trial.id,
+        label: trial.label,
+        state: 'failed',
+        error: 'not started: interrupted',
+        runDir: path.join(req.runsDir, req.plan.name, trial.id),
+      });
       if (jobs === 1) {
-        for (const [i, trial] of trials.entries()) {
-          outcomes[i] = stopRequested()
-            ? { id: trial.id, label: trial.label, state: 'failed', error: 'not started: interrupted', runDir: path.join(req.runsDir, req.plan.name, trial.id) }
-            : await runHere(req, trial);
-        }
+        for (const [i, trial] of trials.entries()) outcomes[i] = stopRequested() ? notStarted(trial) : await runHere(req, trial);
         return { outcomes };
       }
       await prepareSyntheticData(trials, req.dataCacheDir);
@@ -96,7 +105,10 @@ export function localLauncher(options: LocalOptions = {}): Launcher {
       const queue = trials.map((_, i) => i);
       await Promise.all(
         Array.from({ length: jobs }, async () => {
-          for (let i = queue.shift(); i !== undefined; i = queue.shift()) outcomes[i] = await runChild(req, trials[i]!, parentRunId, threads);
+          // After Ctrl-C (or a forwarded signal) the running trials checkpoint and stop; none is started.
+          for (let i = queue.shift(); i !== undefined; i = queue.shift()) {
+            outcomes[i] = stopRequested() ? notStarted(trials[i]!) : await runChild(req, trials[i]!, parentRunId, threads);
+          }
         }),
       );
       return { outcomes };
