@@ -221,6 +221,14 @@ describe('the blurry-input reference row', () => {
     assert.ok(ablationTable('abl', groupTrials(trials2()))!.rows.every((r) => r.kind === 'ours'));
   });
 
+  it('keeps the metrics every trial recorded when some recorded fewer (e.g. the input loss, added later)', () => {
+    const groups = groupTrials([withInput('a', [4, 2, 1], 30, { psnr: 27, loss: 0.0138 }), withInput('b', [2, 1, 1], 29, { psnr: 27 })]);
+    const row = ablationTable('abl', groups)!.rows[0]!;
+    assert.equal(row.kind, 'reference');
+    assert.equal(row.cells.psnr?.value?.mean, 27);
+    assert.equal(row.cells.loss, undefined, 'one trial has no input loss: left out, not taken from the other');
+  });
+
   function trials2(): TrialRecord[] {
     return [trial('x', { 'model.windows': [4, 2, 1] }, done, { psnr: 30 }), trial('y', { 'model.windows': [2, 1, 1] }, done, { psnr: 29 })];
   }

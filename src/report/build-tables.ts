@@ -41,10 +41,12 @@ export function sharedInputCells(groups: readonly TrialGroup[]): Partial<Record<
   if (inputs.length === 0) return undefined;
   const cells: Partial<Record<MetricKey, Cell>> = {};
   for (const m of METRICS) {
-    const values = inputs.map((i) => i[m.key]);
+    // A metric some trials did not record (scored by an older divd, or not asked for) is left out of the row;
+    // recorded values that differ mean different test sets, and then no row can stand for all trials.
+    const values = inputs.map((i) => i[m.key]).filter((v) => v !== undefined);
     const first = values[0];
-    if (first === undefined) continue;
-    if (values.some((v) => v === undefined || Math.abs(v - first) > 1e-9 * Math.max(1, Math.abs(first)))) return undefined;
+    if (first === undefined || values.length < inputs.length) continue;
+    if (values.some((v) => Math.abs(v - first) > 1e-9 * Math.max(1, Math.abs(first)))) return undefined;
     cells[m.key] = { value: { mean: first, std: 0, n: 1 } };
   }
   return Object.keys(cells).length > 0 ? cells : undefined;
