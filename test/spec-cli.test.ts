@@ -59,7 +59,7 @@ describe('divd plan', () => {
   it('text output lists id, status, label and swept values', () => {
     const r = divd(['plan', 'experiments/ablation-frames-cpu.yaml', '--runs', tmp]);
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /^ablation-frames-cpu: 3 trials \(3 pending\)/);
+    assert.match(r.stdout, /^ablation-frames-cpu: 4 trials \(4 pending\)/);
     assert.match(r.stdout, /ID\s+STATUS\s+LABEL\s+SWEPT VALUES/);
     assert.match(r.stdout, /[0-9a-f]{10}\s+pending\s+frames=2 batch=4\s+model\.frames=2 train\.batch=4/);
   });

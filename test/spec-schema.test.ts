@@ -100,11 +100,20 @@ describe('shipped specs', () => {
         load(`ablation-mrpe${size}.yaml`).trials.map((t) => [t.label, t.config.model.mrpe.framePE, t.config.model.mrpe.relBias]),
         [['none', false, false], ['frame PE only', true, false], ['relative bias only', false, true], ['full', true, true]],
       );
-      assert.deepEqual(load(`ablation-frames${size}.yaml`).trials.map((t) => t.config.model.frames), [1, 2, 4]);
+      const frames = load(`ablation-frames${size}.yaml`).trials;
       if (size === '-cpu') {
-        // F changes the temporal context, not the frames seen per step (batch counts windows of F).
-        assert.deepEqual(load(`ablation-frames${size}.yaml`).trials.map((t) => t.config.model.frames * t.config.train.batch), [8, 8, 8]);
+        // F changes the temporal context, not the frames seen per step (batch counts windows of F); the last
+        // trial is the paper's protocol (F = 1 at F = 4's batch of windows).
+        assert.deepEqual(frames.map((t) => [t.config.model.frames, t.config.train.batch]), [[1, 8], [2, 4], [4, 2], [1, 2]]);
+        assert.deepEqual(frames.slice(0, 3).map((t) => t.config.model.frames * t.config.train.batch), [8, 8, 8]);
+      } else {
+        assert.deepEqual(frames.map((t) => t.config.model.frames), [1, 2, 4]);
       }
+      // The three studies share their base trial (trained once, README "Training and resume").
+      const base = (name: string, label: string) => load(`ablation-${name}${size}.yaml`).trials.find((t) => t.label === label)!.id;
+      const shared = base('mrpe', 'full');
+      assert.equal(base('windows', size === '' ? 'windows=4-3-2-1' : 'windows=4-2-1'), shared);
+      if (size === '-cpu') assert.equal(base('frames', 'frames=4 batch=2'), shared);
     });
   }
 
