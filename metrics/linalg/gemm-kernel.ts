@@ -210,8 +210,8 @@ function kernelModule(shared: boolean): WebAssembly.Module | null {
 
 /**
  * A fresh memory with the kernels bound to it; null when this runtime lacks WebAssembly SIMD. `threads`
- * defaults to divd's (DIVD_THREADS, else one per core). With more than one thread the memory is shared and `threads - 1` helper threads run their share of each split product on
- * it (close() stops them).
+ * defaults to divd's (DIVD_THREADS, else one per core). With more than one thread the memory is shared and
+ * `threads - 1` helper threads run their share of each split product on it (close() stops them).
  */
 export function createGemmKernels(threads = defaultThreads()): GemmKernels | null {
   const shared = threads > 1 && typeof SharedArrayBuffer !== 'undefined' && kernelModule(true) !== null;

@@ -12,21 +12,21 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { TrackedRun } from '../tracking/index.ts';
+import { CHECKPOINT_FILE_RE, checkpointFileName } from '../train/index.ts';
 import { readJson, type RunDir, type TrialStatus } from './run-dir.ts';
 
 /** Stages at which a run directory's training is complete. */
 const PAST_TRAINING = new Set<TrialStatus['stage']>(['trained', 'sampling', 'sampled', 'evaluating', 'done']);
-
-const CHECKPOINT_FILE = /^step-(\d{9})\.ckpt$/;
 
 /** Whether trials may take a twin's training (DIVD_REUSE_TRAINING, default on). */
 export function reuseEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
   return env.DIVD_REUSE_TRAINING !== '0';
 }
 
-function hasCheckpoints(dir: string): boolean {
+/** Whether the checkpoints folder `dir` holds any checkpoint (a missing folder holds none). */
+export function hasCheckpoints(dir: string): boolean {
   try {
-    return fs.readdirSync(dir).some((name) => CHECKPOINT_FILE.test(name));
+    return fs.readdirSync(dir).some((name) => CHECKPOINT_FILE_RE.test(name));
   } catch {
     return false;
   }
@@ -52,11 +52,7 @@ export function trainedTwin(runsDir: string, experiment: string, id: string, ste
     } catch {
       continue; // unreadable: not a twin to trust
     }
-    if (!status || !PAST_TRAINING.has(status.stage)) continue;
-    const last = fs.existsSync(path.join(dir, 'checkpoints'))
-      ? fs.readdirSync(path.join(dir, 'checkpoints')).map((n) => CHECKPOINT_FILE.exec(n)).filter((m) => m !== null).map((m) => Number(m[1]))
-      : [];
-    if (last.includes(steps)) return dir;
+    if (status && PAST_TRAINING.has(status.stage) && fs.existsSync(path.join(dir, 'checkpoints', checkpointFileName(steps)))) return dir;
   }
   return undefined;
 }
@@ -77,8 +73,12 @@ export function adoptTraining(twin: string, dir: RunDir): void {
   if (fs.existsSync(log)) fs.copyFileSync(log, dir.file('log.jsonl'));
 }
 
-interface LogLine {
-  step?: number;
+/**
+ * A training log line (log.jsonl): a step's loss and rates, or a validation's scores. A type alias, not an
+ * interface, so it goes where a Record<string, unknown> is expected (RunDir.appendLog).
+ */
+export type TrainingLogLine = {
+  step: number;
   loss?: number;
   lr?: number;
   gradNorm?: number;
@@ -86,31 +86,40 @@ interface LogLine {
   valLoss?: number;
   valPsnr?: number;
   valSsim?: number;
+};
+
+/** The tracking metrics of a training log line, under the names the MLflow curves have. */
+export function trackedMetrics(line: TrainingLogLine): Record<string, number> {
+  const names: [keyof TrainingLogLine, string][] = [
+    ['loss', 'loss'],
+    ['lr', 'lr'],
+    ['gradNorm', 'grad_norm'],
+    ['stepsPerSec', 'steps_per_sec'],
+    ['valLoss', 'val_loss'],
+    ['valPsnr', 'val_psnr'],
+    ['valSsim', 'val_ssim'],
+  ];
+  const metrics: Record<string, number> = {};
+  for (const [key, name] of names) {
+    const v = line[key];
+    if (typeof v === 'number') metrics[name] = v;
+  }
+  return metrics;
 }
 
-/** Logs the adopted training curves to this trial's tracking run, under the names training logs them with. */
+/** Logs the adopted training curves to this trial's tracking run, as training logged them. */
 export async function replayTrainingLog(dir: RunDir, run: TrackedRun | undefined): Promise<void> {
   if (!run || !fs.existsSync(dir.file('log.jsonl'))) return;
   for (const text of fs.readFileSync(dir.file('log.jsonl'), 'utf8').split('\n')) {
     if (!text.trim()) continue;
-    let line: LogLine;
+    let line: Partial<TrainingLogLine>;
     try {
-      line = JSON.parse(text) as LogLine;
+      line = JSON.parse(text) as Partial<TrainingLogLine>;
     } catch {
       continue; // a torn last line of a killed writer
     }
     if (line.step === undefined) continue;
-    const metrics: Record<string, number> = {};
-    const put = (name: string, v: number | undefined) => {
-      if (typeof v === 'number' && Number.isFinite(v)) metrics[name] = v;
-    };
-    put('loss', line.loss);
-    put('lr', line.lr);
-    put('grad_norm', line.gradNorm);
-    put('steps_per_sec', line.stepsPerSec);
-    put('val_loss', line.valLoss);
-    put('val_psnr', line.valPsnr);
-    put('val_ssim', line.valSsim);
+    const metrics = trackedMetrics(line as TrainingLogLine);
     if (Object.keys(metrics).length > 0) await run.logMetrics(metrics, { step: line.step });
   }
 }

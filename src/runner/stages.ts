@@ -23,7 +23,7 @@ import type { RunDir } from './run-dir.ts';
 import { sampledValidator } from './val-sampling.ts';
 import { restoreSequences } from './restore.ts';
 import { inputTestLoss, testLoss, type TestLoss } from './test-loss.ts';
-import { adoptTraining, replayTrainingLog, reuseEnabled, trainedTwin } from './reuse.ts';
+import { adoptTraining, hasCheckpoints, replayTrainingLog, reuseEnabled, trackedMetrics, trainedTwin, type TrainingLogLine } from './reuse.ts';
 import { WindowSource } from './data-source.ts';
 import { dataSourceOf, defaultDataCacheDir, loopConfig } from './trial-config.ts';
 import { loadEmaModel, selectCheckpoint, type CheckpointChoice } from './checkpoint-select.ts';
@@ -73,10 +73,6 @@ export async function dataStage(c: TrialConfig, ctx: Pick<TrialContext, 'progres
 }
 
 /** Train stage: trains (or resumes) to `train.steps`; returns the last checkpoint file. */
-function hasCheckpointFiles(dir: string): boolean {
-  return fs.existsSync(dir) && fs.readdirSync(dir).some((n) => n.endsWith('.ckpt'));
-}
-
 export async function trainStage(trial: Trial, splits: Splits, dir: RunDir, ctx: TrialContext): Promise<string> {
   const c = trial.config;
   const cfg = loopConfig(c);
@@ -94,7 +90,7 @@ export async function trainStage(trial: Trial, splits: Splits, dir: RunDir, ctx:
   // Validation windows: fixed crops of the test split (a held-out set the loss never trains on).
   const valSource = await WindowSource.open(splits.test, { frames: c.model.frames, crop: c.data.crop, batch: 1, padding: c.data.padding, augment: false, seed: 12345 });
   const validation = cfg.validateEvery > 0 ? [await valSource.next(1), await valSource.next(1)] : [];
-  const twin = reuseEnabled() && !hasCheckpointFiles(dir.file('checkpoints')) ? trainedTwin(ctx.runsDir, ctx.experiment, trial.id, cfg.steps) : undefined;
+  const twin = reuseEnabled() && !hasCheckpoints(dir.file('checkpoints')) ? trainedTwin(ctx.runsDir, ctx.experiment, trial.id, cfg.steps) : undefined;
   if (twin) {
     adoptTraining(twin, dir);
     await replayTrainingLog(dir, ctx.run);
@@ -113,15 +109,17 @@ export async function trainStage(trial: Trial, splits: Splits, dir: RunDir, ctx:
     hooks: {
       onStep: (l) => {
         // stepsPerSec is what `divd plan` estimates the time of similar trials from.
-        dir.appendLog({ step: l.step, loss: l.loss, lr: l.lr, gradNorm: l.gradNorm, stepsPerSec: l.stepsPerSec });
+        const line: TrainingLogLine = { step: l.step, loss: l.loss, lr: l.lr, gradNorm: l.gradNorm, stepsPerSec: l.stepsPerSec };
+        dir.appendLog(line);
         dir.setStatus({ stage: 'training', step: l.step, steps: cfg.steps });
-        void ctx.run?.logMetrics({ loss: l.loss, lr: l.lr, grad_norm: l.gradNorm, steps_per_sec: l.stepsPerSec, images_per_sec: l.imagesPerSec }, { step: l.step });
+        void ctx.run?.logMetrics({ ...trackedMetrics(line), images_per_sec: l.imagesPerSec }, { step: l.step });
         ctx.progress.update(l.step, cfg.steps, `loss ${l.loss.toFixed(4)}  ${l.stepsPerSec.toFixed(2)} steps/s`);
       },
       onValidation: (step, valLoss) => {
         const sampled = validator!.run(trainer.emaWeights());
-        dir.appendLog({ step, valLoss, valPsnr: sampled.psnr, valSsim: sampled.ssim });
-        void ctx.run?.logMetrics({ val_loss: valLoss, val_psnr: sampled.psnr, val_ssim: sampled.ssim }, { step });
+        const line: TrainingLogLine = { step, valLoss, valPsnr: sampled.psnr, valSsim: sampled.ssim };
+        dir.appendLog(line);
+        void ctx.run?.logMetrics(trackedMetrics(line), { step });
       },
       warn: (m) => ctx.progress.note(`warning: ${m}`),
     },

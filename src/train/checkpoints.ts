@@ -17,7 +17,8 @@ const MAGIC = Buffer.from('DIVDCKPT', 'ascii');
 const VERSION = 1;
 const HASH_BYTES = 32;
 const HEADER_BYTES = MAGIC.length + 4 + 4 + 8 + HASH_BYTES;
-const FILE_RE = /^step-(\d{9})\.ckpt$/;
+/** A checkpoint file's name, its step in group 1. */
+export const CHECKPOINT_FILE_RE = /^step-(\d{9})\.ckpt$/;
 const INDEX = 'index.json';
 
 export interface CheckpointOptions {
@@ -47,7 +48,7 @@ export class CheckpointConfigMismatch extends Error {
   }
 }
 
-function fileName(step: number): string {
+export function checkpointFileName(step: number): string {
   if (!Number.isInteger(step) || step < 0 || step > 999_999_999) throw new Error(`checkpoint step out of range: ${step}`);
   return `step-${String(step).padStart(9, '0')}.ckpt`;
 }
@@ -105,7 +106,7 @@ export class CheckpointDir {
     const losses = this.readIndex();
     const out: CheckpointEntry[] = [];
     for (const name of fs.readdirSync(this.dir)) {
-      const m = FILE_RE.exec(name);
+      const m = CHECKPOINT_FILE_RE.exec(name);
       if (!m) continue;
       const step = Number(m[1]);
       const valLoss = losses[String(step)];
@@ -122,7 +123,7 @@ export class CheckpointDir {
   }
 
   save(step: number, payload: Uint8Array, valLoss?: number): CheckpointEntry {
-    const file = path.join(this.dir, fileName(step));
+    const file = path.join(this.dir, checkpointFileName(step));
     writeFileAtomicSync(file, wrapCheckpoint(payload, this.options.configHash), { durable: true });
     if (valLoss !== undefined) {
       const index = this.readIndex();

@@ -7,7 +7,7 @@ export { Ema, emaDecay } from './ema.ts';
 export type { EmaConfig } from './ema.ts';
 export { clipByGlobalNorm, globalNorm } from './clip.ts';
 export type { ClipResult } from './clip.ts';
-export { CheckpointDir, CheckpointConfigMismatch, wrapCheckpoint, unwrapCheckpoint } from './checkpoints.ts';
+export { CheckpointDir, CheckpointConfigMismatch, CHECKPOINT_FILE_RE, checkpointFileName, wrapCheckpoint, unwrapCheckpoint } from './checkpoints.ts';
 export type { CheckpointEntry, CheckpointOptions, LoadedCheckpoint } from './checkpoints.ts';
 export { DEFAULT_TRAIN_CONFIG } from './config.ts';
 export type { TrainConfig } from './config.ts';
