@@ -5,8 +5,9 @@ import { summarize, fixed } from '../src/report/stats.ts';
 import { escapeLatex, tableToLatex } from '../src/report/format-latex.ts';
 import { tableToMarkdown } from '../src/report/format-markdown.ts';
 import { csvField, toCsv } from '../src/report/format-csv.ts';
-import { groupTrials, formatSweptValue, groupNote } from '../src/report/groups.ts';
+import { groupTrials, formatSweptValue, groupNote, variantAxes } from '../src/report/groups.ts';
 import { ablationTable, INPUT_ROW_LABEL, mainTables } from '../src/report/build-tables.ts';
+import { buildCharts } from '../src/report/build-charts.ts';
 import { parseMetrics } from '../src/report/run-dir.ts';
 import { tableHtml } from '../src/report/html.ts';
 import { parsePublished } from '../src/report/published.ts';
@@ -232,4 +233,60 @@ describe('the blurry-input reference row', () => {
   function trials2(): TrialRecord[] {
     return [trial('x', { 'model.windows': [4, 2, 1] }, done, { psnr: 30 }), trial('y', { 'model.windows': [2, 1, 1] }, done, { psnr: 29 })];
   }
+});
+
+describe('variants (named rows such as the MRPE ablation)', () => {
+  const done: TrialStatus = { stage: 'done' };
+  const mrpe = (framePE: boolean, relBias: boolean) => ({ 'model.mrpe.framePE': framePE, 'model.mrpe.relBias': relBias });
+  const named = (id: string, variant: string, swept: Record<string, JsonValue>, overall?: MetricValues): TrialRecord => {
+    const t = trial(id, swept, done, overall);
+    return { ...t, info: { ...t.info, variant } };
+  };
+  const rows: [string, boolean, boolean, number][] = [
+    ['none', false, false, 0.0108],
+    ['frame PE only', true, false, 0.0106],
+    ['relative bias only', false, true, 0.0105],
+    ['full', true, true, 0.0104],
+  ];
+
+  it('label rows by the variant name and keep the values it sets as columns', () => {
+    const trials = rows.flatMap(([name, f, r, loss], i) => [
+      named(`${i}a`, name, { ...mrpe(f, r), 'train.seed': 0 }, { psnr: 25 + i, loss }),
+      named(`${i}b`, name, { ...mrpe(f, r), 'train.seed': 1 }, { psnr: 26 + i, loss: loss + 0.0002 }),
+    ]);
+    const groups = groupTrials(trials);
+    assert.deepEqual(groups.map((g) => g.label), ['none', 'frame PE only', 'relative bias only', 'full']);
+    assert.deepEqual(groups.map((g) => g.trials.length), [2, 2, 2, 2]);
+    assert.deepEqual([...variantAxes(trials)].sort(), ['model.mrpe.framePE', 'model.mrpe.relBias']);
+    const t = ablationTable('mrpe', groups)!;
+    assert.deepEqual(t.columns.map((c) => c.key).slice(0, 3), ['variant', 'axis:model.mrpe.framePE', 'axis:model.mrpe.relBias']);
+    assert.deepEqual(t.rows.map((r) => r.cells.variant?.text), ['none', 'frame PE only', 'relative bias only', 'full']);
+    assert.deepEqual(t.rows.map((r) => r.cells['axis:model.mrpe.framePE']?.text), ['false', 'true', 'false', 'true']);
+    assert.equal(t.rows[3]!.cells.loss?.rank, 'best');
+    const [main] = mainTables('mrpe', groups, []);
+    assert.deepEqual(main!.rows.map((r) => r.cells.method?.text), ['Ours: none', 'Ours: frame PE only', 'Ours: relative bias only', 'Ours: full']);
+  });
+
+  it('a grid crossed with the variants stays in the label, and two variants that set the same values stay apart', () => {
+    const trials = [
+      named('a', 'none', { ...mrpe(false, false), 'model.windows': [2, 1, 1] }),
+      named('b', 'none', { ...mrpe(false, false), 'model.windows': [4, 2, 1] }),
+      named('c', 'full', { ...mrpe(true, true), 'model.windows': [2, 1, 1] }),
+      named('d', 'also none', { ...mrpe(false, false), 'model.windows': [2, 1, 1] }),
+    ];
+    assert.deepEqual(
+      groupTrials(trials).map((g) => g.label),
+      ['none, windows=[2,1,1]', 'none, windows=[4,2,1]', 'full, windows=[2,1,1]', 'also none, windows=[2,1,1]'],
+    );
+  });
+
+  it('charts the metrics against the variant names instead of each part alone', async () => {
+    const trials = rows.map(([name, f, r, loss], i) => named(`${i}`, name, mrpe(f, r), { psnr: 25 + i, loss }));
+    const charts = await buildCharts(groupTrials(trials), []);
+    const titles = charts.map((c) => c.title);
+    assert.ok(titles.includes('Metrics against variant'), titles.join(' | '));
+    assert.ok(!titles.some((t) => t.includes('framePE') || t.includes('relBias')), titles.join(' | '));
+    const chart = charts.find((c) => c.title === 'Metrics against variant')!;
+    for (const [name] of rows) assert.ok(chart.svg.includes(name), `${name} on the x axis`);
+  });
 });

@@ -1,6 +1,6 @@
 /** Chooses and renders the report's charts from trial groups and published numbers. */
 import { metricVsSwept, perceptionDistortion, trainingCurves, type Chart, type ScatterPoint, type SweepPoint } from './charts.ts';
-import { formatSweptValue, shortAxis, sweptAxes, type TrialGroup } from './groups.ts';
+import { formatSweptValue, shortAxis, sweptAxes, variantAxes, type TrialGroup } from './groups.ts';
 import { ARROW, METRICS } from './metric-spec.ts';
 import type { PublishedBenchmark } from './published.ts';
 import { summarize } from './stats.ts';
@@ -29,19 +29,29 @@ export async function buildCharts(groups: readonly TrialGroup[], published: read
   const scatter = await perceptionDistortion('chart-pd', points, note);
   if (scatter) charts.push(scatter);
 
-  // Metric against each swept axis (the other axes fixed by grouping: one point per configuration).
+  // Metric against each swept axis (the other axes fixed by grouping: one point per configuration). Variants
+  // get one chart over their names in place of the axes they set (framePE and relBias each alone would
+  // mix two variants in every point).
   const arrows = Object.fromEntries(METRICS.map((m) => [m.label, ARROW[m.direction]]));
-  for (const [i, axis] of sweptAxes(trials).entries()) {
-    const order = [...new Set(groups.filter((g) => axis in g.swept).map((g) => formatSweptValue(g.swept[axis]!)))];
+  const setByVariant = variantAxes(trials);
+  const xAxes: { name: string; valueOf: (g: TrialGroup) => string | undefined }[] = [];
+  if (groups.some((g) => g.variant !== undefined)) xAxes.push({ name: 'variant', valueOf: (g) => g.variant });
+  for (const axis of sweptAxes(trials)) {
+    if (setByVariant.has(axis)) continue;
+    xAxes.push({ name: shortAxis(axis), valueOf: (g) => (axis in g.swept ? formatSweptValue(g.swept[axis]!) : undefined) });
+  }
+  for (const [i, { name, valueOf }] of xAxes.entries()) {
+    const order = [...new Set(groups.map(valueOf).filter((v): v is string => v !== undefined))];
     const sweepPoints: SweepPoint[] = [];
     for (const g of groups) {
-      if (!(axis in g.swept)) continue;
+      const value = valueOf(g);
+      if (value === undefined) continue;
       for (const m of METRICS) {
         const s = summarize(g.trials.map((t) => t.metrics?.overall[m.key]));
-        if (s) sweepPoints.push({ value: formatSweptValue(g.swept[axis]!), metric: m.label, mean: s.mean, std: s.std, n: s.n });
+        if (s) sweepPoints.push({ value, metric: m.label, mean: s.mean, std: s.std, n: s.n });
       }
     }
-    const chart = await metricVsSwept(`chart-axis-${i}`, shortAxis(axis), order, sweepPoints, arrows);
+    const chart = await metricVsSwept(`chart-axis-${i}`, name, order, sweepPoints, arrows);
     if (chart) charts.push(chart);
   }
 

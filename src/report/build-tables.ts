@@ -92,23 +92,31 @@ export function mainTables(experiment: string, groups: readonly TrialGroup[], pu
 export function ablationTable(experiment: string, groups: readonly TrialGroup[]): Table | undefined {
   const axes = sweptAxes(groups.flatMap((g) => g.trials));
   if (axes.length === 0) return undefined;
+  // Variants (the paper's named rows, e.g. MRPE's "none" ... "full") lead with their name; the values they set
+  // stay as columns, so the table shows what each row means.
+  const hasVariants = groups.some((g) => g.variant !== undefined);
   const rows = groups.map((g): Row => {
     const row = ourRow(g, g.label);
     delete row.cells.method;
+    if (hasVariants) row.cells.variant = { text: g.variant ?? '–' };
     for (const a of axes) row.cells[`axis:${a}`] = { text: a in g.swept ? formatSweptValue(g.swept[a]!) : '–' };
     return row;
   });
-  const input = inputRow(groups, `axis:${axes[0]!}`);
+  const input = inputRow(groups, hasVariants ? 'variant' : `axis:${axes[0]!}`);
   if (input) rows.unshift(input);
   const datasets = [...new Set(groups.map((g) => g.dataset))];
   const columns = keepFilledColumns(
-    [...axes.map((a): Column => ({ key: `axis:${a}`, label: shortAxis(a) })), ...METRICS.map(metricColumn)],
+    [
+      ...(hasVariants ? [{ key: 'variant', label: 'Variant' }] : []),
+      ...axes.map((a): Column => ({ key: `axis:${a}`, label: shortAxis(a) })),
+      ...METRICS.map(metricColumn),
+    ],
     rows,
   );
   const seeds = Math.max(...groups.map((g) => g.trials.length));
   return markRanks({
     id: 'ablation',
-    title: `Ablation: ${axes.map(shortAxis).join(' × ')}`,
+    title: `Ablation: ${hasVariants ? `variants (${axes.map(shortAxis).join(' × ')})` : axes.map(shortAxis).join(' × ')}`,
     caption:
       `Ablation of ${experiment} over ${axes.join(', ')} on ${datasets.join(', ')}` +
       (seeds > 1 ? `; mean ± sample std over up to ${seeds} seeds.` : '.') +

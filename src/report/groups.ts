@@ -8,8 +8,13 @@ import type { JsonValue, TrialRecord } from './types.ts';
 export interface TrialGroup {
   /** canonical JSON of the non-seed swept values */
   key: string;
-  /** "windows=[4,3,2,1], frames=4", or the trials' common label when nothing is swept */
+  /**
+   * "windows=[4,3,2,1], frames=4"; a variant's name first ("frame PE only", "full, windows=[4,2,1]") with the
+   * values it sets left out; or the trials' common label when nothing is swept
+   */
   label: string;
+  /** The sweep variant the group's trials belong to, when the spec has variants. */
+  variant?: string;
   /** non-seed swept values, config path → value */
   swept: Record<string, JsonValue>;
   dataset: string;
@@ -60,15 +65,20 @@ function canonical(v: JsonValue): string {
 /** Groups in first-appearance order of the trials (the runner writes trials in sweep order). */
 export function groupTrials(trials: readonly TrialRecord[]): TrialGroup[] {
   const groups = new Map<string, TrialGroup>();
+  const setByVariant = variantAxes(trials);
   for (const t of trials) {
     const swept: Record<string, JsonValue> = {};
     for (const [k, v] of Object.entries(t.info.swept)) if (!isSeedAxis(k)) swept[k] = v;
     const dataset = trialDataset(t);
-    const key = canonical({ swept, dataset });
+    const variant = t.info.variant;
+    const key = canonical({ swept, dataset, ...(variant !== undefined ? { variant } : {}) });
     let g = groups.get(key);
     if (!g) {
-      const parts = Object.entries(swept).map(([k, v]) => `${shortAxis(k)}=${formatSweptValue(v)}`);
-      g = { key, label: parts.join(', '), swept, dataset, trials: [] };
+      const parts = Object.entries(swept)
+        .filter(([k]) => variant === undefined || !setByVariant.has(k))
+        .map(([k, v]) => `${shortAxis(k)}=${formatSweptValue(v)}`);
+      if (variant !== undefined) parts.unshift(variant);
+      g = { key, label: parts.join(', '), swept, dataset, trials: [], ...(variant !== undefined ? { variant } : {}) };
       groups.set(key, g);
     }
     g.trials.push(t);
@@ -79,6 +89,30 @@ export function groupTrials(trials: readonly TrialRecord[]): TrialGroup[] {
     g.label = labels.size === 1 ? [...labels][0]! : 'default';
   }
   return [...groups.values()];
+}
+
+/**
+ * The axes a variant determines: each variant's trials agree on their value (other axes — a grid crossed
+ * with the variants, seeds — vary within a variant). A variant's label leaves them out, since its name says it.
+ */
+export function variantAxes(trials: readonly TrialRecord[]): Set<string> {
+  const byVariant = new Map<string, Map<string, string>>();
+  const varying = new Set<string>();
+  for (const t of trials) {
+    if (t.info.variant === undefined) continue;
+    let seen = byVariant.get(t.info.variant);
+    if (!seen) byVariant.set(t.info.variant, (seen = new Map()));
+    for (const [k, v] of Object.entries(t.info.swept)) {
+      if (isSeedAxis(k)) continue;
+      const text = canonical(v);
+      const before = seen.get(k);
+      if (before === undefined) seen.set(k, text);
+      else if (before !== text) varying.add(k);
+    }
+  }
+  const out = new Set<string>();
+  for (const seen of byVariant.values()) for (const k of seen.keys()) if (!varying.has(k)) out.add(k);
+  return out;
 }
 
 /** Non-seed swept axes across all trials, in first-appearance order. */

@@ -111,6 +111,7 @@ function parseInfo(obj: JsonObject | undefined, dirName: string, config: JsonObj
   const seed = finiteNumber(obj?.seed) ?? finiteNumber(getPath(config, 'train.seed'));
   if (seed !== undefined) info.seed = seed;
   if (typeof obj?.mlflowRunId === 'string') info.mlflowRunId = obj.mlflowRunId;
+  if (typeof obj?.variant === 'string' && obj.variant !== '') info.variant = obj.variant;
   const index = finiteNumber(obj?.index);
   if (index !== undefined) info.index = index;
   return info;

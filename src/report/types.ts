@@ -27,6 +27,8 @@ export interface TrialInfo {
   /** config path → value, e.g. {"model.windows": [4,3,2,1], "train.seed": 1} */
   swept: Record<string, JsonValue>;
   seed?: number;
+  /** The sweep variant's name (trial.json `variant`), e.g. the MRPE ablation row "frame PE only". */
+  variant?: string;
   mlflowRunId?: string;
   /** Position in the spec's sweep (trial.json `index`): the order tables list trials in. */
   index?: number;
