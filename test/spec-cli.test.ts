@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { checkpointFileName } from '../src/train/index.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const divd = (args: string[]) =>
@@ -13,7 +14,7 @@ const divd = (args: string[]) =>
 interface PlanJson {
   name: string;
   spec: string;
-  trials: { id: string; label: string; status: string; swept: Record<string, unknown>; statusFile: Record<string, unknown> | null; runDir: string }[];
+  trials: { id: string; label: string; status: string; swept: Record<string, unknown>; statusFile: Record<string, unknown> | null; runDir: string; reusesTraining?: string }[];
   counts: Record<string, number>;
   pendingTrainSteps: number;
 }
@@ -54,6 +55,34 @@ describe('divd plan', () => {
     assert.deepEqual(report.trials[1].statusFile, { stage: 'done', step: 400 });
     assert.deepEqual(report.counts, { pending: 3, done: 1 });
     assert.equal(report.pendingTrainSteps, 3 * 4000);
+  });
+
+  it('a trial with a trained twin in another experiment counts no training steps and names the twin', () => {
+    const runs = fs.mkdtempSync(path.join(tmp, 'twins-'));
+    const ids = (JSON.parse(divd(['plan', 'experiments/ablation-windows-cpu.yaml', '--json', '--runs', runs]).stdout) as PlanJson).trials.map((t) => t.id);
+    // A finished twin of the second trial; a twin of the third that stopped short of its last step is no twin.
+    const twin = path.join(runs, 'another-study', ids[1]!);
+    fs.mkdirSync(path.join(twin, 'checkpoints'), { recursive: true });
+    fs.writeFileSync(path.join(twin, 'status.json'), JSON.stringify({ stage: 'done', step: 4000 }));
+    fs.writeFileSync(path.join(twin, 'checkpoints', checkpointFileName(4000)), 'x');
+    const short = path.join(runs, 'another-study', ids[2]!);
+    fs.mkdirSync(path.join(short, 'checkpoints'), { recursive: true });
+    fs.writeFileSync(path.join(short, 'status.json'), JSON.stringify({ stage: 'failed', step: 600 }));
+    fs.writeFileSync(path.join(short, 'checkpoints', checkpointFileName(600)), 'x');
+    const report = JSON.parse(divd(['plan', 'experiments/ablation-windows-cpu.yaml', '--json', '--runs', runs]).stdout) as PlanJson;
+    assert.deepEqual(report.trials.map((t) => t.reusesTraining), [undefined, twin, undefined]);
+    assert.equal(report.pendingTrainSteps, 2 * 4000);
+    const text = divd(['plan', 'experiments/ablation-windows-cpu.yaml', '--runs', runs]);
+    assert.equal(text.status, 0, text.stderr);
+    assert.ok(text.stdout.includes(`${ids[1]} takes its training from ${twin}`), text.stdout);
+    assert.match(text.stdout, /work left: 8,000 training steps/);
+    // Reuse switched off: every trial trains.
+    const off = spawnSync(process.execPath, [path.join(root, 'src/cli/divd.mjs'), 'plan', 'experiments/ablation-windows-cpu.yaml', '--json', '--runs', runs], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, DIVD_REUSE_TRAINING: '0' },
+    });
+    assert.equal((JSON.parse(off.stdout) as PlanJson).pendingTrainSteps, 3 * 4000);
   });
 
   it('text output lists id, status, label and swept values', () => {

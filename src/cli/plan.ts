@@ -23,6 +23,7 @@ import {
   type TimeEstimate,
   type TrialWork,
 } from '../runner/estimate.ts';
+import { hasCheckpoints, reuseEnabled, trainedTwin } from '../runner/reuse.ts';
 
 export interface PlannedTrial {
   id: string;
@@ -35,6 +36,11 @@ export interface PlannedTrial {
   statusFile: Record<string, unknown> | null;
   runDir: string;
   trainSteps: number;
+  /**
+   * The run directory of a finished twin (same id in another experiment under the same runs root) whose
+   * checkpoints `divd run` will take instead of training (runner/reuse.ts); absent when it will train.
+   */
+  reusesTraining?: string;
   /** Counts and FLOPs of the whole trial. */
   work: TrialWork;
   /** Time of what is left of it; null when finished or when no step rate is known. */
@@ -97,15 +103,22 @@ function planTrial(trial: Trial, runsDir: string, experiment: string): Omit<Plan
   const runDir = path.join(runsDir, experiment, trial.id);
   const statusFile = readStatus(path.join(runDir, 'status.json'));
   const stage = statusFile?.stage;
+  const status = statusFile === null ? 'pending' : typeof stage === 'string' ? stage : 'unknown';
+  // What `divd run` would do: a trial that has not started training adopts a trained twin.
+  const twin =
+    !FINISHED.has(status) && reuseEnabled() && !hasCheckpoints(path.join(runDir, 'checkpoints'))
+      ? trainedTwin(runsDir, experiment, trial.id, trial.config.train.steps)
+      : undefined;
   return {
     id: trial.id,
     label: trial.label,
     variant: trial.variant,
     swept: trial.swept,
-    status: statusFile === null ? 'pending' : typeof stage === 'string' ? stage : 'unknown',
+    status,
     statusFile,
     runDir,
     trainSteps: trial.config.train.steps,
+    ...(twin ? { reusesTraining: twin } : {}),
   };
 }
 
@@ -125,7 +138,7 @@ class ModelCache {
 
 /** Training steps a trial still has to run: none when finished, the rest after its last logged step. */
 function stepsLeft(t: Omit<PlannedTrial, 'work' | 'estimate'>): number {
-  if (FINISHED.has(t.status)) return 0;
+  if (FINISHED.has(t.status) || t.reusesTraining) return 0;
   const done = t.statusFile?.step;
   return Math.max(0, t.trainSteps - (typeof done === 'number' ? done : 0));
 }
@@ -136,7 +149,7 @@ export async function planSpec(specFile: string, runsDir = 'runs', o: PlanOption
   const base = plan.trials.map((t) => planTrial(t, runsDir, plan.name));
   const counts: Record<string, number> = {};
   for (const t of base) counts[t.status] = (counts[t.status] ?? 0) + 1;
-  const pendingTrainSteps = base.filter((t) => !FINISHED.has(t.status)).reduce((sum, t) => sum + t.trainSteps, 0);
+  const pendingTrainSteps = base.filter((t) => !FINISHED.has(t.status) && !t.reusesTraining).reduce((sum, t) => sum + t.trainSteps, 0);
 
   const models = new ModelCache();
   try {
@@ -215,6 +228,14 @@ function flops(n: number): string {
   return `${(n / scale).toFixed(n / scale >= 100 ? 0 : 1)} ${unit}`;
 }
 
+/** One line per trial that will take a twin's training (and a blank line after), or nothing. */
+function reuseLines(report: PlanReport): string[] {
+  const lines = report.trials
+    .filter((t) => t.reusesTraining)
+    .map((t) => `${t.id} takes its training from ${t.reusesTraining} (the same config, trained); only sampling and scoring run`);
+  return lines.length > 0 ? [...lines, '(`divd run --force` or DIVD_REUSE_TRAINING=0 retrains instead)', ''] : [];
+}
+
 export function formatPlan(report: PlanReport): string {
   const n = report.trials.length;
   const counts = Object.entries(report.counts).map(([s, c]) => `${c} ${s}`).join(', ');
@@ -253,6 +274,7 @@ export function formatPlan(report: PlanReport): string {
     '',
     ...work,
     '',
+    ...reuseLines(report),
     `work left: ${w.trainSteps.toLocaleString('en-US')} training steps (${flops(w.trainFlops)}), ${fwd}`,
     time,
     ...(w.note ? [`note: ${w.note}`] : []),
