@@ -6,7 +6,7 @@ import { getPath } from './run-dir.ts';
 import type { JsonValue, TrialRecord } from './types.ts';
 
 export interface TrialGroup {
-  /** canonical JSON of the non-seed swept values */
+  /** canonical JSON of the non-seed swept values, the dataset and the variant name */
   key: string;
   /**
    * "windows=[4,3,2,1], frames=4"; a variant's name first ("frame PE only", "full, windows=[4,2,1]") with the
