@@ -23,7 +23,7 @@ import {
   type TimeEstimate,
   type TrialWork,
 } from '../runner/estimate.ts';
-import { hasCheckpoints, reuseEnabled, trainedTwin } from '../runner/reuse.ts';
+import { twinToAdopt } from '../runner/reuse.ts';
 
 export interface PlannedTrial {
   id: string;
@@ -105,10 +105,7 @@ function planTrial(trial: Trial, runsDir: string, experiment: string): Omit<Plan
   const stage = statusFile?.stage;
   const status = statusFile === null ? 'pending' : typeof stage === 'string' ? stage : 'unknown';
   // What `divd run` would do: a trial that has not started training adopts a trained twin.
-  const twin =
-    !FINISHED.has(status) && reuseEnabled() && !hasCheckpoints(path.join(runDir, 'checkpoints'))
-      ? trainedTwin(runsDir, experiment, trial.id, trial.config.train.steps)
-      : undefined;
+  const twin = FINISHED.has(status) ? undefined : twinToAdopt(runsDir, experiment, trial.id, trial.config.train.steps, path.join(runDir, 'checkpoints'));
   return {
     id: trial.id,
     label: trial.label,

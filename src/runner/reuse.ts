@@ -58,6 +58,15 @@ export function trainedTwin(runsDir: string, experiment: string, id: string, ste
 }
 
 /**
+ * The twin whose training a trial will take, or undefined: reuse is on, the trial's `checkpointsDir` holds
+ * no checkpoint yet (it has not started training), and a twin trained to `steps` exists. The one rule both
+ * the train stage and `divd plan` follow.
+ */
+export function twinToAdopt(runsDir: string, experiment: string, id: string, steps: number, checkpointsDir: string): string | undefined {
+  return reuseEnabled() && !hasCheckpoints(checkpointsDir) ? trainedTwin(runsDir, experiment, id, steps) : undefined;
+}
+
+/**
  * Copies the twin's checkpoints/ and log.jsonl into `dir`, which must not have checkpoints yet. The copy goes
  * to a temporary folder renamed into place, so an interrupted copy leaves no half checkpoint folder.
  */
@@ -88,19 +97,21 @@ export type TrainingLogLine = {
   valSsim?: number;
 };
 
+/** Log-line fields and the MLflow names their curves have (built once: training calls this every step). */
+const TRACKED_NAMES: readonly [keyof TrainingLogLine, string][] = [
+  ['loss', 'loss'],
+  ['lr', 'lr'],
+  ['gradNorm', 'grad_norm'],
+  ['stepsPerSec', 'steps_per_sec'],
+  ['valLoss', 'val_loss'],
+  ['valPsnr', 'val_psnr'],
+  ['valSsim', 'val_ssim'],
+];
+
 /** The tracking metrics of a training log line, under the names the MLflow curves have. */
 export function trackedMetrics(line: TrainingLogLine): Record<string, number> {
-  const names: [keyof TrainingLogLine, string][] = [
-    ['loss', 'loss'],
-    ['lr', 'lr'],
-    ['gradNorm', 'grad_norm'],
-    ['stepsPerSec', 'steps_per_sec'],
-    ['valLoss', 'val_loss'],
-    ['valPsnr', 'val_psnr'],
-    ['valSsim', 'val_ssim'],
-  ];
   const metrics: Record<string, number> = {};
-  for (const [key, name] of names) {
+  for (const [key, name] of TRACKED_NAMES) {
     const v = line[key];
     if (typeof v === 'number') metrics[name] = v;
   }

@@ -23,7 +23,7 @@ import type { RunDir } from './run-dir.ts';
 import { sampledValidator } from './val-sampling.ts';
 import { restoreSequences } from './restore.ts';
 import { inputTestLoss, testLoss, type TestLoss } from './test-loss.ts';
-import { adoptTraining, hasCheckpoints, replayTrainingLog, reuseEnabled, trackedMetrics, trainedTwin, type TrainingLogLine } from './reuse.ts';
+import { adoptTraining, replayTrainingLog, trackedMetrics, twinToAdopt, type TrainingLogLine } from './reuse.ts';
 import { WindowSource } from './data-source.ts';
 import { dataSourceOf, defaultDataCacheDir, loopConfig } from './trial-config.ts';
 import { loadEmaModel, selectCheckpoint, type CheckpointChoice } from './checkpoint-select.ts';
@@ -90,7 +90,7 @@ export async function trainStage(trial: Trial, splits: Splits, dir: RunDir, ctx:
   // Validation windows: fixed crops of the test split (a held-out set the loss never trains on).
   const valSource = await WindowSource.open(splits.test, { frames: c.model.frames, crop: c.data.crop, batch: 1, padding: c.data.padding, augment: false, seed: 12345 });
   const validation = cfg.validateEvery > 0 ? [await valSource.next(1), await valSource.next(1)] : [];
-  const twin = reuseEnabled() && !hasCheckpoints(dir.file('checkpoints')) ? trainedTwin(ctx.runsDir, ctx.experiment, trial.id, cfg.steps) : undefined;
+  const twin = twinToAdopt(ctx.runsDir, ctx.experiment, trial.id, cfg.steps, dir.file('checkpoints'));
   if (twin) {
     adoptTraining(twin, dir);
     await replayTrainingLog(dir, ctx.run);
