@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CommanderError } from 'commander';
-import { buildDataCommand, parseExposure, parseSize, parseSubframes } from '../src/cli/data.ts';
+import { buildDataCommand, parseExposure, parseMotion, parseSize, parseSubframes } from '../src/cli/data.ts';
 import { isUsageError } from '../src/errors.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -71,6 +71,11 @@ describe('divd data', () => {
     assert.deepEqual(parseExposure('.5'), [0.5, 0.5]);
     for (const bad of ['0-1', '0.6-0.5', '1.5', 'half', '0.2-']) {
       assert.throws(() => parseExposure(bad), (e: Error) => isUsageError(e) && /--exposure must be a fraction/.test(e.message), bad);
+    }
+    assert.equal(parseMotion('3'), 3);
+    assert.equal(parseMotion('.5'), 0.5);
+    for (const bad of ['0', '-2', '21', 'fast', '2x']) {
+      assert.throws(() => parseMotion(bad), (e: Error) => isUsageError(e) && /--motion must be a speed multiplier/.test(e.message), bad);
     }
   });
 });

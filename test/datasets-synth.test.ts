@@ -16,6 +16,7 @@ import {
   SYNTH_DEFAULTS,
   type SynthOptions,
 } from '../datasets/index.ts';
+import { poseAt } from '../datasets/synth/trajectory.ts';
 
 let tmp: string;
 before(async () => {
@@ -138,6 +139,35 @@ describe('synthetic blur generator', () => {
   it('exposure ranges are checked: 0 < lo <= hi <= 1', async () => {
     for (const exposure of [[0, 1], [0.5, 0.4], [0.5, 1.2]] as [number, number][]) {
       await assert.rejects(synthesize(path.join(tmp, 'bad-exposure'), { ...small, exposure }), /--exposure must be a fraction range/);
+    }
+  });
+
+  it('motion: the camera and objects travel X times as far on the same paths; the option is recorded and checked', async () => {
+    const base: SynthOptions = { ...small, sequences: 2, testSequences: 1, frames: 4 };
+    const plain = await buildSequenceScene(base, 0);
+    const fast = await buildSequenceScene({ ...base, motion: 3 }, 0);
+    const paths = [[plain.camera, fast.camera], ...plain.objects.map((o, i) => [o.path, fast.objects[i]!.path])];
+    assert.equal(fast.objects.length, plain.objects.length, 'the same objects');
+    for (const [slow, quick] of paths) {
+      const s0 = poseAt(slow!, 0);
+      const q0 = poseAt(quick!, 0);
+      for (let t = 1; t < 20; t++) {
+        const s = poseAt(slow!, t);
+        const q = poseAt(quick!, t);
+        assert.ok(Math.abs(q.x - q0.x - 3 * (s.x - s0.x)) < 1e-9 && Math.abs(q.y - q0.y - 3 * (s.y - s0.y)) < 1e-9, `t=${t}: displacement tripled`);
+        assert.ok(Math.abs(q.angle - s.angle) < 1e-12, 'rotation unchanged');
+      }
+    }
+    const travelled = (t: { knots: { x: number; y: number }[] }) => Math.hypot(t.knots.at(-1)!.x - t.knots[0]!.x, t.knots.at(-1)!.y - t.knots[0]!.y);
+    assert.ok(travelled(fast.camera) > 2.9 * travelled(plain.camera), 'the camera moves further');
+    assert.ok(fast.canvasWidth >= plain.canvasWidth && fast.canvasHeight >= plain.canvasHeight, 'the canvas holds the longer path');
+
+    const out = path.join(tmp, 'motion');
+    await synthesize(out, { ...base, motion: 3 });
+    const manifest = JSON.parse(await fs.readFile(path.join(out, 'synth.json'), 'utf8'));
+    assert.equal(manifest.options.motion, 3);
+    for (const motion of [0, -1, 21, Number.NaN]) {
+      await assert.rejects(synthesize(path.join(tmp, 'bad-motion'), { ...base, motion }), /--motion must be a speed multiplier in \(0, 20\]/, String(motion));
     }
   });
 

@@ -151,22 +151,34 @@ describe('selecting trials', () => {
   });
 });
 
-describe('synthetic exposure in specs', () => {
-  it('fully open by default, recorded in the config, and kept out of older trials\' ids and the dataset options', async () => {
-    const { trialId } = await import('../src/spec/index.ts');
-    const { dataSourceOf } = await import('../src/runner/trial-config.ts');
-    const plain = plan('name: e\n').trials[0]!;
-    assert.deepEqual(plain.config.data.synthetic.exposure, [1, 1]);
-    const older = structuredClone(plain.config) as unknown as { data: { synthetic: Record<string, unknown> } };
-    delete older.data.synthetic.exposure;
-    assert.equal(trialId(older as unknown as typeof plain.config), plain.id, 'a config from before the field hashes the same');
-    const source = dataSourceOf(plain.config.data);
-    assert.ok(source.kind === 'synthetic' && source.options && !('exposure' in source.options), 'fully open: the generator default');
+describe('synthetic exposure and motion in specs', () => {
+  // Both came after trial ids were handed out: at their defaults they are recorded in config.json but hash
+  // as absent (older trials keep their ids) and stay out of the generator's options (datasets keep their bytes).
+  for (const [field, byDefault, varied] of [
+    ['exposure', [1, 1], [0.1, 1]],
+    ['motion', 1, 2.5],
+  ] as const) {
+    it(`${field}: ${JSON.stringify(byDefault)} by default, recorded, kept out of older trials' ids and of the dataset options`, async () => {
+      const { trialId } = await import('../src/spec/index.ts');
+      const { dataSourceOf } = await import('../src/runner/trial-config.ts');
+      const plain = plan('name: e\n').trials[0]!;
+      assert.deepEqual(plain.config.data.synthetic[field], byDefault);
+      const older = structuredClone(plain.config) as unknown as { data: { synthetic: Record<string, unknown> } };
+      delete older.data.synthetic[field];
+      assert.equal(trialId(older as unknown as typeof plain.config), plain.id, 'a config from before the field hashes the same');
+      const source = dataSourceOf(plain.config.data);
+      assert.ok(source.kind === 'synthetic' && source.options && !(field in source.options), 'the default: left to the generator');
 
-    const varied = plan('name: e\nbase:\n  data:\n    synthetic: { exposure: [0.1, 1] }\n').trials[0]!;
-    assert.notEqual(varied.id, plain.id);
-    const vs = dataSourceOf(varied.config.data);
-    assert.ok(vs.kind === 'synthetic');
-    assert.deepEqual(vs.options?.exposure, [0.1, 1]);
+      const changed = plan(`name: e\nbase:\n  data:\n    synthetic: { ${field}: ${JSON.stringify(varied)} }\n`).trials[0]!;
+      assert.notEqual(changed.id, plain.id);
+      const vs = dataSourceOf(changed.config.data);
+      assert.ok(vs.kind === 'synthetic');
+      assert.deepEqual(vs.options?.[field], varied);
+    });
+  }
+
+  it('motion can be swept like any other path', () => {
+    const swept = plan('name: e\nsweep:\n  data.synthetic.motion: [1, 3]\n').trials;
+    assert.deepEqual(swept.map((t) => t.config.data.synthetic.motion), [1, 3]);
   });
 });

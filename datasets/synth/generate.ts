@@ -32,6 +32,8 @@ export interface SynthOptions {
    * open. Left out of the defaults so datasets made without it keep their options, cache folder and bytes.
    */
   exposure?: [number, number];
+  /** Speed multiplier of the camera and objects (scene.ts); absent: 1, left out like `exposure`. */
+  motion?: number;
 }
 
 export const SYNTH_DEFAULTS: SynthOptions = {
@@ -98,6 +100,9 @@ export function validateSynthOptions(o: SynthOptions): void {
       throw new UsageError(`--exposure must be a fraction range LO-HI with 0 < LO <= HI <= 1, got ${JSON.stringify(o.exposure)}`);
     }
   }
+  if (o.motion !== undefined && !(Number.isFinite(o.motion) && o.motion > 0 && o.motion <= 20)) {
+    throw new UsageError(`--motion must be a speed multiplier in (0, 20], got ${JSON.stringify(o.motion)}`);
+  }
 }
 
 /** The plan of every sequence: name, split, K, photo. Depends only on the options. */
@@ -126,6 +131,7 @@ export async function buildSequenceScene(o: SynthOptions, index: number): Promis
     frames: o.frames,
     subframes: seq.subframes,
     ...(o.exposure ? { exposure: o.exposure } : {}),
+    ...(o.motion !== undefined ? { motion: o.motion } : {}),
   });
   const background = seq.photo
     ? await photoCanvas(seq.photo, plan.canvasWidth, plan.canvasHeight)

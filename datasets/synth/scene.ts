@@ -20,6 +20,12 @@ export interface SceneOptions {
    * Absent: always fully open, every frame averages all K sub-frames.
    */
   exposure?: [number, number];
+  /**
+   * Multiplies the speed of the camera and of every object (their paths, sizes and everything else drawn
+   * stay the same). Absent: 1, under a pixel per sub-frame at 64 px. Faster motion moves content further
+   * between frames, so a model must look further across frames to find it (what window sizes decide).
+   */
+  motion?: number;
 }
 
 interface MovingObject {
@@ -59,9 +65,10 @@ export function planScene(rng: SeededRandom, opts: SceneOptions): ScenePlan {
   const { width, height, frames, subframes } = opts;
   const scale = sceneScale(width, height);
   const duration = frames * subframes;
+  const motion = opts.motion ?? 1;
   // Hand-held camera: under a pixel of motion per sub-frame at 64 px (blur of roughly 1-10 px per frame).
   const camera = randomTrajectory(rng.fork('camera'), duration, subframes, {
-    speed: rng.uniform(0.08, 0.6) * scale,
+    speed: rng.uniform(0.08, 0.6) * scale * motion,
     wander: 0.35,
     maxAngle: rng.uniform(0, 0.03),
   });
@@ -76,7 +83,7 @@ export function planScene(rng: SeededRandom, opts: SceneOptions): ScenePlan {
       halfW: orng.uniform(0.06, 0.16) * Math.min(width, height),
       halfH: orng.uniform(0.06, 0.16) * Math.min(width, height),
       fill: randomFill(orng, scale),
-      path: randomTrajectory(orng, duration, subframes, { speed: orng.uniform(0.1, 1.0) * scale, wander: 0.5, maxAngle: 0.4 }),
+      path: randomTrajectory(orng, duration, subframes, { speed: orng.uniform(0.1, 1.0) * scale * motion, wander: 0.5, maxAngle: 0.4 }),
     });
   }
   // A forked stream: drawing exposures leaves every other draw (and so the default data) unchanged.

@@ -50,6 +50,13 @@ export function parseExposure(value: string): [number, number] {
   return [lo, hi];
 }
 
+/** `3` or `0.5`: a positive speed multiplier, at most 20. */
+export function parseMotion(value: string): number {
+  const x = /^\d*\.?\d+$/.test(value) ? Number(value) : NaN;
+  if (!(x > 0 && x <= 20)) throw new UsageError(`--motion must be a speed multiplier in (0, 20] (e.g. 3), got ${JSON.stringify(value)}`);
+  return x;
+}
+
 /** Progress on stderr: one rewritten line on a terminal, a line every 10% otherwise (logs, CI). */
 function progressReporter(label: string): (done: number, total: number) => void {
   const start = Date.now();
@@ -104,6 +111,7 @@ interface SynthFlags {
   subframes: number | [number, number];
   images?: string;
   exposure?: [number, number];
+  motion?: number;
   json?: boolean;
 }
 
@@ -118,6 +126,7 @@ export async function runDataSynth(flags: SynthFlags): Promise<number> {
     subframes: flags.subframes,
     images: flags.images ?? null,
     ...(flags.exposure ? { exposure: flags.exposure } : {}),
+    ...(flags.motion !== undefined && flags.motion !== 1 ? { motion: flags.motion } : {}),
   };
   const report = flags.json ? undefined : progressReporter('synthesising frames');
   const result = await synthesize(flags.out, options, report ? (p) => report(p.done, p.total) : undefined);
@@ -176,6 +185,12 @@ export function buildDataCommand(): Command {
       'shutter open for this fraction of the K sub-frames, drawn per frame (default: fully open); e.g. 0.1-1 gives\n' +
         'videos whose frames range from sharp to fully blurred, so neighbouring frames carry detail a frame lacks',
       parseExposure,
+    )
+    .option(
+      '--motion <X>',
+      'speed multiplier of the camera and objects (default 1: under a pixel per sub-frame at 64 px); e.g. 3 moves\n' +
+        'content several pixels between frames, so a model has to look further across frames to use them',
+      parseMotion,
     )
     .option('--json', 'print the result as JSON')
     .action(async (flags: SynthFlags) => {

@@ -11,7 +11,9 @@ export function dataSourceOf(c: TrialConfig['data'], cwd = process.cwd()): DataS
   switch (c.source) {
     case 'synthetic': {
       const s = c.synthetic;
-      const exposure = s.exposure ?? [1, 1]; // absent in the config.json of run directories made before it
+      // Both absent in the config.json of run directories made before them.
+      const exposure = s.exposure ?? [1, 1];
+      const motion = s.motion ?? 1;
       return {
         kind: 'synthetic',
         options: {
@@ -21,8 +23,9 @@ export function dataSourceOf(c: TrialConfig['data'], cwd = process.cwd()): DataS
           width: s.width,
           height: s.height,
           seed: s.seed,
-          // Fully open is the generator's default: leave it out so the dataset keeps its cache folder and bytes.
+          // Fully open and motion 1 are the generator's defaults: leave them out so the dataset keeps its cache folder and bytes.
           ...(exposure[0]! < 1 ? { exposure: [exposure[0]!, exposure[1]!] as [number, number] } : {}),
+          ...(motion !== 1 ? { motion } : {}),
         },
       };
     }

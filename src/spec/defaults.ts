@@ -19,7 +19,7 @@ export const DEFAULTS: TrialConfig = {
     augment: true,
     splits: { train: 'train', test: 'test' },
     folders: { blurDir: 'blur', sharpDir: 'sharp' },
-    synthetic: { trainSequences: 8, testSequences: 2, frames: 24, height: 144, width: 144, seed: 0, exposure: [1, 1] },
+    synthetic: { trainSequences: 8, testSequences: 2, frames: 24, height: 144, width: 144, seed: 0, exposure: [1, 1], motion: 1 },
   },
   // The model, diffusion and sampling defaults are the ones those folders define (one definition).
   model: structuredClone(DEFAULT_MODEL_CONFIG),

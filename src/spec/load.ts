@@ -41,6 +41,7 @@ const ADDED_FIELDS: Readonly<Record<string, unknown>> = {
   'sample.spacing': 'leading',
   'eval.testLoss': true,
   'data.synthetic.exposure': [1, 1],
+  'data.synthetic.motion': 1,
 };
 
 /**

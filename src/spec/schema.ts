@@ -66,8 +66,8 @@ export const TRIAL_SCHEMA: JSONSchemaType<TrialConfig> = {
         synthetic: {
           type: 'object',
           additionalProperties: false,
-          // `exposure` came later: left out of `required` so the config.json of older run directories still
-          // opens; readers take a missing one as the default, [1, 1] (fully open).
+          // `exposure` and `motion` came later: left out of `required` so the config.json of older run directories still
+          // opens; readers take a missing one as its default ([1, 1], fully open; motion 1).
           required: ['trainSequences', 'testSequences', 'frames', 'height', 'width', 'seed'],
           description: 'Synthetic source: sharp sub-frames averaged into blur, deterministic per seed.',
           properties: {
@@ -84,6 +84,13 @@ export const TRIAL_SCHEMA: JSONSchemaType<TrialConfig> = {
               maxItems: 2,
               description:
                 '[lo, hi]: the fraction of sub-frames each frame exposes, drawn per frame (a video of sharp and blurred frames); [1, 1] (default): fully open.',
+            },
+            motion: {
+              type: 'number',
+              exclusiveMinimum: 0,
+              maximum: 20,
+              description:
+                'Speed multiplier of the camera and objects (1, default: under a pixel per sub-frame at 64 px); faster motion moves content further between frames.',
             },
           },
         },

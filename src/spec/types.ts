@@ -40,6 +40,11 @@ export interface SyntheticData {
    * over all its sub-frames (the default).
    */
   exposure: number[];
+  /**
+   * Speed multiplier of the camera and objects (datasets/synth/scene.ts): 1 (the default) moves under a
+   * pixel per sub-frame at 64 px; larger values move content further between frames.
+   */
+  motion: number;
 }
 
 export interface DataConfig {
