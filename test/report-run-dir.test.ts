@@ -68,6 +68,17 @@ describe('run directory reader', () => {
     assert.match(ddd.problems.join('\n'), /status\.json: stage: expected one of pending, training, .* got "flying"/);
   });
 
+  it('a divd probe file adds the frame-alone loss and the context gain to the metrics; a malformed one is named', () => {
+    write('probe/ok/metrics.json', JSON.stringify({ metrics: { loss: 0.01 } }));
+    write('probe/ok/probe-context.json', JSON.stringify({ withContext: { loss: 0.01 }, isolated: { loss: 0.0115 }, gain: 0.0015, relativeGain: 0.15 }));
+    assert.deepEqual(readTrialDir(path.join(root, 'probe/ok')).metrics?.overall, { loss: 0.01, lossAlone: 0.0115, contextGain: 0.15 });
+    write('probe/bad/metrics.json', JSON.stringify({ metrics: { loss: 0.01 } }));
+    write('probe/bad/probe-context.json', JSON.stringify({ isolated: {} }));
+    const bad = readTrialDir(path.join(root, 'probe/bad'));
+    assert.deepEqual(bad.metrics?.overall, { loss: 0.01 });
+    assert.match(bad.problems.join('\n'), /probe-context\.json: expected isolated\.loss and relativeGain/);
+  });
+
   it('the stage commands\' resting stages (trained, sampled) read cleanly and show as not yet evaluated', () => {
     write('stages/eee/config.json', '{}');
     write('stages/eee/status.json', JSON.stringify({ stage: 'trained', step: 40 }));

@@ -135,6 +135,47 @@ describe('divd train|sample|eval --trial', () => {
     assert.match(m.unavailable.loss ?? '', /no checkpoint/);
   });
 
+  it('divd probe: the test loss in windows (metrics.json\'s) beside the loss of every frame alone, into probe-context.json', () => {
+    const r = divd(['probe', whole, '--json', '--quiet'], tmp);
+    assert.equal(r.status, 0, r.stderr);
+    type Probe = { frames: number; checkpointStep: number; withContext: { loss: number; byTimestep: Record<string, number> }; isolated: { loss: number; levels: number[] }; gain: number; relativeGain: number };
+    const p = JSON.parse(r.stdout) as Probe;
+    assert.deepEqual(readJson<Probe>(path.join(whole, 'probe-context.json')), p, 'the file holds what --json printed');
+    const m = readJson<{ testLoss: { loss: number; byTimestep: Record<string, number> } }>(path.join(whole, 'metrics.json'));
+    assert.equal(p.frames, 4);
+    assert.equal(p.checkpointStep, 4);
+    assert.equal(p.withContext.loss, m.testLoss.loss, 'the same number the eval stage recorded');
+    assert.deepEqual(p.withContext.byTimestep, m.testLoss.byTimestep);
+    assert.equal(p.isolated.levels.length, 6);
+    assert.ok(Number.isFinite(p.isolated.loss) && p.isolated.loss > 0);
+    assert.ok(Math.abs(p.gain - (p.isolated.loss - p.withContext.loss)) < 1e-15);
+    // Again: the probe on disk is for this checkpoint, so it is shown, not recomputed (the file is untouched).
+    const before = fs.statSync(path.join(whole, 'probe-context.json')).mtimeMs;
+    const text = divd(['probe', whole], tmp);
+    assert.equal(text.status, 0, text.stderr);
+    assert.match(text.stderr, /already in probe-context\.json/);
+    assert.doesNotMatch(text.stderr, /backend/, 'nothing to compute, no backend started');
+    assert.equal(fs.statSync(path.join(whole, 'probe-context.json')).mtimeMs, before);
+    assert.match(text.stdout, /F = 4/);
+    assert.match(text.stdout, /in window\s+alone/);
+    // An experiment folder: every trained trial in it, one line each; the report reads the files as columns.
+    const experiment = path.dirname(whole);
+    const all = divd(['probe', experiment, '--json'], tmp);
+    assert.equal(all.status, 0, all.stderr);
+    assert.deepEqual((JSON.parse(all.stdout) as Probe[]).map((q) => q.isolated.loss), [p.isolated.loss]);
+    const rep = divd(['report', experiment, '--out', path.join(tmp, 'probe-report')], tmp);
+    assert.equal(rep.status, 0, rep.stderr);
+    const csv = fs.readFileSync(path.join(tmp, 'probe-report', 'results.csv'), 'utf8');
+    assert.match(csv.split('\n')[0]!, /loss_alone,context_gain/);
+    assert.ok(csv.includes(String(p.isolated.loss)), 'the frame-alone loss in results.csv');
+    const bad = divd(['probe', path.join(tmp, 'nowhere')], tmp);
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /nowhere: not a directory/);
+    const notExperiment = divd(['probe', tmp], tmp);
+    assert.equal(notExperiment.status, 2);
+    assert.match(notExperiment.stderr, /neither a run directory .* nor an experiment folder/);
+  });
+
   it('exits 2 for a directory that is not a run directory, before the backend starts', () => {
     const empty = path.join(tmp, 'empty');
     fs.mkdirSync(empty);

@@ -12,6 +12,7 @@ import { openDataset, readImageFloat, synthesize, SYNTH_DEFAULTS, type Sequence 
 import { resolveDiffusionConfig } from '../src/diffusion/index.ts';
 import { createModel, disposeModel, resolveModelConfig, type DivdModel } from '../src/model/index.ts';
 import { inputTestLoss, TEST_LOSS_LEVELS, testLoss } from '../src/runner/test-loss.ts';
+import * as tf from '@tensorflow/tfjs';
 import { useBackend } from './helpers/backends.ts';
 
 function untrained(frames: number): DivdModel {
@@ -94,5 +95,47 @@ describe('held-out diffusion loss', () => {
     const after = (await testLoss(model, test, { diffusion, padding: 'replicate' })).loss;
     disposeModel(model);
     assert.ok(after > before, `${after} > ${before}`);
+  });
+
+  it('isolated context (divd probe): without a path between frames a frame scores the same alone as in its window; with one it does not', async () => {
+    const diffusion = resolveDiffusionConfig({ timesteps: 100, prediction: 'x0', residual: true });
+    /** Random values for the zero-initialised parameters that match `pick`, so the model predicts something. */
+    const wake = (model: DivdModel, pick: (name: string) => boolean, seed: number) => {
+      let k = seed;
+      model.params.names().forEach((name, i) => {
+        if (!pick(name)) return;
+        const v = model.params.variables()[i]!;
+        // A fixed pseudo-random fill (no tf randomness: the test must give the same numbers every run).
+        v.assign(tf.tensor(Array.from({ length: v.size }, () => (((k = (k * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) - 0.5) * 0.2), v.shape));
+      });
+    };
+    const attentionOut = (n: string) => /\.attn(\.\d+)?\.out\./.test(n); // mid.attn.out too
+    for (const frames of [2, 4]) {
+      const model = untrained(frames);
+      // Everything but the attention output projections: frames stay independent (GroupNorm and convolutions
+      // work per frame; frame PE and the relative bias act only through attention).
+      wake(model, (n) => !attentionOut(n) && /\.(w|b)$/.test(n), 7);
+      const inWindow = await testLoss(model, test, { diffusion, padding: 'replicate' });
+      const alone = await testLoss(model, test, { diffusion, padding: 'replicate', context: 'isolated' });
+      assert.ok(Math.abs(inWindow.loss - alone.loss) < 1e-6 * inWindow.loss, `F=${frames}: ${alone.loss} vs ${inWindow.loss}`);
+      // The model predicts something (not the zero residual), so agreeing is not trivial.
+      const zero = untrained(frames);
+      const nothing = (await testLoss(zero, test, { diffusion, padding: 'replicate' })).loss;
+      disposeModel(zero);
+      assert.ok(Math.abs(inWindow.loss - nothing) > 1e-3 * nothing, `${inWindow.loss} vs ${nothing}`);
+      // Open the path between frames: the other frames of the window now change every prediction.
+      wake(model, attentionOut, 11);
+      const inWindow2 = await testLoss(model, test, { diffusion, padding: 'replicate' });
+      const alone2 = await testLoss(model, test, { diffusion, padding: 'replicate', context: 'isolated' });
+      disposeModel(model);
+      assert.ok(Math.abs(inWindow2.loss - alone2.loss) > 1e-5 * inWindow2.loss, `F=${frames}: ${alone2.loss} vs ${inWindow2.loss}`);
+    }
+    // F = 1: a frame's window is the frame itself, so the two are one computation.
+    const single = untrained(1);
+    wake(single, (n) => /\.(w|b)$/.test(n), 5);
+    const a = await testLoss(single, test, { diffusion, padding: 'replicate' });
+    const b = await testLoss(single, test, { diffusion, padding: 'replicate', context: 'isolated' });
+    disposeModel(single);
+    assert.equal(a.loss, b.loss);
   });
 });

@@ -19,6 +19,7 @@ import { modelSummary, renderModelSummary } from './model.ts';
 import { deblurCommand } from './deblur.ts';
 import { evalStageCommand, sampleStageCommand, trainStageCommand } from './stages.ts';
 import { prepareCommand } from './prepare.ts';
+import { probeCommand } from './probe.ts';
 
 function parseThreads(value: string): number {
   const n = Number(value);
@@ -294,6 +295,25 @@ export function buildProgram(): Command {
       .option('--quiet', 'no progress output'),
   ).action(async (input: string, opts: { checkpoint: string; out: string; sampler?: string; steps?: number; seed?: number; tile?: number; tileOverlap?: number; window?: string; fps?: number; force?: boolean; json?: boolean; quiet?: boolean; backend?: string; threads?: number }) => {
     process.exitCode = await deblurCommand(input, opts);
+  });
+
+  backendOptions(
+    program
+      .command('probe')
+      .summary('how much trained trials use their neighbouring frames')
+      .description(
+        'temporal-context probe: the held-out test loss of a trained trial with every frame in its window of F frames, and with every frame ' +
+          'alone (its window filled with copies of it), per noise level, same checkpoint and noise; the gap (context gain) is what the other ' +
+          'frames give the model. Tells a frames or window ablation that wins by using temporal context from one that wins by seeing more data ' +
+          'per step. Writes probe-context.json into each run directory; divd report then shows "Test loss, frame alone" and "Context gain" columns',
+      )
+      .argument('<dirs...>', 'run directories (runs/<experiment>/<trial id>/) or experiment folders (runs/<experiment>/: every trained trial in it)')
+      .option('--checkpoint <which>', 'last (default), best (lowest validation loss) or a step number')
+      .option('--force', 'probe again trials whose probe-context.json is already for that checkpoint')
+      .option('--json', 'print the probe (one run directory) or a list of them as JSON instead of text')
+      .option('--quiet', 'no progress output'),
+  ).action(async (dirs: string[], opts: { checkpoint?: string; force?: boolean; json?: boolean; quiet?: boolean; backend?: string; threads?: number }) => {
+    process.exitCode = await probeCommand(dirs, opts);
   });
 
   backendOptions(

@@ -114,7 +114,7 @@ function statusClass(stage: Stage): string {
 function trialsHtml(runs: ExperimentRuns): string {
   const rows = runs.trials.map((t) => {
     const m = t.metrics?.overall ?? {};
-    const metrics = (['psnr', 'ssim', 'lpips', 'fid', 'kid', 'loss'] as const)
+    const metrics = (['psnr', 'ssim', 'lpips', 'fid', 'kid', 'loss', 'lossAlone', 'contextGain'] as const)
       .filter((k) => m[k] !== undefined)
       .map((k) => `${k} ${Number(m[k]!.toPrecision(6))}`) // raw value, float noise trimmed
       .join(', ');

@@ -1,6 +1,6 @@
 /** The image-quality metrics a report shows: header label, which way is better, and printed precision. */
 
-export type MetricKey = 'psnr' | 'ssim' | 'lpips' | 'fid' | 'kid' | 'loss';
+export type MetricKey = 'psnr' | 'ssim' | 'lpips' | 'fid' | 'kid' | 'loss' | 'lossAlone' | 'contextGain';
 export type Direction = 'up' | 'down';
 
 export interface MetricSpec {
@@ -21,6 +21,10 @@ export const METRICS: readonly MetricSpec[] = [
   // The held-out diffusion loss (eval.testLoss): ranks variants of one diffusion setup even when their samples
   // do not yet beat the blurry input; not comparable across predictions (ε, x0, v) or with published rows.
   { key: 'loss', label: 'Test loss', direction: 'down', digits: 5 },
+  // From `divd probe` (probe-context.json), when it was run: the test loss with every frame alone in its window,
+  // and the fraction of the test loss the other frames take away (how much the model uses temporal context).
+  { key: 'lossAlone', label: 'Test loss, frame alone', direction: 'down', digits: 5 },
+  { key: 'contextGain', label: 'Context gain', direction: 'up', digits: 3 },
 ];
 
 export const ARROW: Record<Direction, string> = { up: '↑', down: '↓' };

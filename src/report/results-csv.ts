@@ -6,8 +6,8 @@ import type { ExperimentRuns } from './types.ts';
 
 export function resultsCsv(runs: ExperimentRuns, published: readonly PublishedBenchmark[]): string {
   const axes = sweptAxes(runs.trials);
-  const metricKeys = ['psnr', 'ssim', 'lpips', 'fid', 'kid', 'kidStd', 'loss'] as const;
-  const header = ['kind', 'experiment', 'dataset', 'trial_id', 'label', 'seed', 'status', 'step', 'error', ...axes, ...metricKeys.map((k) => (k === 'kidStd' ? 'kid_std' : k)), 'mlflow_run_id', 'source'];
+  const metricKeys = ['psnr', 'ssim', 'lpips', 'fid', 'kid', 'kidStd', 'loss', 'lossAlone', 'contextGain'] as const;
+  const header = ['kind', 'experiment', 'dataset', 'trial_id', 'label', 'seed', 'status', 'step', 'error', ...axes, ...metricKeys.map((k) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)) /* kid_std, loss_alone, context_gain */, 'mlflow_run_id', 'source'];
   const rows: CsvValue[][] = runs.trials.map((t) => [
     'ours',
     runs.experiment,

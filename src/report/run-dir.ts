@@ -83,6 +83,17 @@ export function parseMetrics(obj: JsonObject, file: string, problems: string[]):
   return { overall, sequences, ...(input ? { input } : {}) };
 }
 
+/** probe-context.json (`divd probe`): the frame-alone test loss and the context gain, as report metrics. */
+export function parseProbe(obj: JsonObject, file: string, problems: string[]): MetricValues {
+  const isolated = isObject(obj.isolated) ? finiteNumber(obj.isolated.loss) : undefined;
+  const gain = finiteNumber(obj.relativeGain);
+  if (isolated === undefined || gain === undefined) {
+    problems.push(`${file}: expected isolated.loss and relativeGain (finite numbers, as divd probe writes them)`);
+    return {};
+  }
+  return { lossAlone: isolated, contextGain: gain };
+}
+
 function parseStatus(obj: JsonObject | undefined, file: string, hasMetrics: boolean, problems: string[]): TrialStatus {
   // No status.json: a trial with metrics has finished; one without has not started as far as we can tell.
   const inferred: TrialStatus = { stage: hasMetrics ? 'done' : 'pending' };
@@ -179,7 +190,10 @@ export function readTrialDir(dir: string): TrialRecord {
   const infoObj = readJsonObject(path.join(dir, 'trial.json'), problems);
   const metricsFile = path.join(dir, 'metrics.json');
   const metricsObj = readJsonObject(metricsFile, problems);
-  const metrics = metricsObj ? parseMetrics(metricsObj, metricsFile, problems) : undefined;
+  const parsed = metricsObj ? parseMetrics(metricsObj, metricsFile, problems) : undefined;
+  const probeFile = path.join(dir, 'probe-context.json');
+  const probe = parsed ? readJsonObject(probeFile, problems) : undefined;
+  const metrics = parsed && probe ? { ...parsed, overall: { ...parsed.overall, ...parseProbe(probe, probeFile, problems) } } : parsed;
   const statusFile = path.join(dir, 'status.json');
   const status = parseStatus(readJsonObject(statusFile, problems), statusFile, metrics !== undefined, problems);
   const logFile = path.join(dir, 'log.jsonl');

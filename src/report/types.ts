@@ -44,6 +44,10 @@ export interface MetricValues {
   kidStd?: number;
   /** Held-out diffusion loss (metrics.json `metrics.loss`). */
   loss?: number;
+  /** `divd probe` (probe-context.json): the test loss with every frame alone (`isolated.loss`). */
+  lossAlone?: number;
+  /** `divd probe`: (alone − in window) / in window, the share of the test loss the other frames remove. */
+  contextGain?: number;
 }
 
 export interface SequenceMetrics {

@@ -15,11 +15,20 @@ import { Rng } from '../nn/index.ts';
 /** Noise levels as fractions of T: spread over the schedule so the loss weighs every level equally. */
 export const TEST_LOSS_LEVELS: readonly number[] = [0.05, 0.15, 0.3, 0.5, 0.7, 0.9];
 
+/**
+ * What each frame is scored alongside:
+ * - `window`: its test window of F consecutive frames (the trial's own view of the data);
+ * - `isolated`: F copies of itself, so no other frame can contribute. The gap between the two is how much
+ *   the model relies on its neighbours (`divd probe`); for F = 1 they are the same number.
+ */
+export type TestLossContext = 'window' | 'isolated';
+
 export interface TestLossOptions {
   diffusion: DiffusionConfig;
   padding: PaddingPolicy;
   /** Seed of the per-frame noise (the same for every trial, so variants see identical noise). */
   seed?: number;
+  context?: TestLossContext;
   onWindow?: (done: number, total: number) => void;
 }
 
@@ -35,18 +44,33 @@ function frameNoise(seed: number, sequence: number, frame: number, shape: [numbe
   return randn4d(shape, new Rng(seed + 1_000_003 * (sequence + 1) + 7_919 * frame));
 }
 
+/** One model input: the frames fed (indices into the sequence) and how many leading outputs are scored. */
+interface ScoredWindow {
+  indices: number[];
+  valid: number;
+}
+
+function scoredWindows(length: number, frames: number, padding: PaddingPolicy, context: TestLossContext): ScoredWindow[] {
+  const windows = testWindows(length, frames, padding);
+  if (context === 'window') return windows;
+  // Every real frame once, filling its own window; the noise is per frame, so each copy gets the same noise.
+  return windows.flatMap((w) => w.indices.slice(0, w.valid).map((fi) => ({ indices: new Array<number>(frames).fill(fi), valid: 1 })));
+}
+
 /** The held-out loss of `model` on `test` (whole frames, non-overlapping windows of F, padding discarded). */
 export async function testLoss(model: DivdModel, test: readonly Sequence[], o: TestLossOptions): Promise<TestLoss> {
   const schedule = makeSchedule(o.diffusion);
   const levels = TEST_LOSS_LEVELS.map((f) => Math.round(f * (schedule.timesteps - 1)));
   const seed = o.seed ?? 0;
+  const context = o.context ?? 'window';
   const frames = model.config.frames;
   const sums = new Array<number>(levels.length).fill(0);
   let scored = 0;
-  const total = test.reduce((n, s) => n + testWindows(s.frames.length, frames, o.padding).length, 0);
+  const plans = test.map((s) => scoredWindows(s.frames.length, frames, o.padding, context));
+  const total = plans.reduce((n, p) => n + p.length, 0);
   let done = 0;
   for (const [si, seq] of test.entries()) {
-    for (const w of testWindows(seq.frames.length, frames, o.padding)) {
+    for (const w of plans[si]!) {
       const first = seq.frames[w.indices[0]!]!;
       const { width, height } = await imageSize(first.sharp);
       const crop = { x: 0, y: 0, width, height };
@@ -63,7 +87,7 @@ export async function testLoss(model: DivdModel, test: readonly Sequence[], o: T
           const xt = qSample(schedule, x0, noise, perImage);
           const pred = predict(model, xt, blurry, [t]);
           const target = predictionTarget(schedule, o.diffusion.prediction, x0, noise, perImage);
-          // Only the window's real frames count; padding frames repeat a frame scored elsewhere.
+          // Only the window's real frames count; padding frames (and an isolated frame's copies) are scored elsewhere.
           const keep = (x: tf.Tensor4D) => tf.slice(x, [0, 0, 0, 0], [w.valid, height, width, 3]);
           return mseLoss(keep(pred as tf.Tensor4D), keep(target as tf.Tensor4D));
         });

@@ -1,0 +1,73 @@
+/**
+ * `divd probe --trial <run dir>`: how much a trained model relies on its neighbouring frames. The held-out
+ * test loss (test-loss.ts) is computed twice with the same checkpoint, frames and noise: once with every
+ * frame in its test window of F frames, once with every frame alone (its window filled with copies of it).
+ * If the model used nothing from the other frames the two would agree; the gap is what temporal context
+ * (WTSA across frames) buys it. This separates "F = 4 wins because it learns from its neighbours" from
+ * "F = 4 wins because each step sees more frames", which an ablation table alone cannot.
+ */
+import path from 'node:path';
+import { writeJsonAtomicSync } from '../atomic-write.ts';
+import { disposeModel } from '../model/index.ts';
+import { loadEmaModel, selectCheckpoint, type CheckpointChoice } from './checkpoint-select.ts';
+import { createProgress } from './progress.ts';
+import { dataStage } from './stages.ts';
+import { testLoss, type TestLoss } from './test-loss.ts';
+import { openTrialDir } from './trial-stage.ts';
+
+export const PROBE_FILE = 'probe-context.json';
+
+export interface ContextProbe {
+  runDir: string;
+  label: string;
+  /** F of the model: 1 leaves nothing to probe (both losses are the same number). */
+  frames: number;
+  checkpointStep: number;
+  /** Each frame scored in its test window of F frames (the number metrics.json's testLoss holds). */
+  withContext: TestLoss;
+  /** Each frame scored with F copies of itself as its window. */
+  isolated: TestLoss;
+  /** isolated − withContext: > 0 when the neighbours help the model. */
+  gain: number;
+  /** gain / withContext: the fraction of the loss the neighbours take away. */
+  relativeGain: number;
+}
+
+export interface ProbeOptions {
+  checkpoint?: CheckpointChoice;
+  quiet?: boolean;
+  dataCacheDir?: string;
+}
+
+/** Runs the probe on a trained trial and writes probe-context.json into its run directory (atomic). */
+export async function probeContext(runDir: string, o: ProbeOptions = {}): Promise<ContextProbe> {
+  const { trial, dir } = openTrialDir(runDir);
+  const entry = selectCheckpoint(dir, trial.id, o.checkpoint ?? 'last');
+  const progress = createProgress(`${trial.label} ${trial.id}`, { quiet: o.quiet });
+  const splits = await dataStage(trial.config, { progress, dataCacheDir: o.dataCacheDir });
+  const { model, step } = loadEmaModel(entry.file);
+  const c = trial.config;
+  try {
+    const base = { diffusion: c.diffusion, padding: c.data.padding };
+    progress.stage('test loss in windows');
+    const withContext = await testLoss(model, splits.test, { ...base, context: 'window', onWindow: (d, t) => progress.update(d, t, 'windows') });
+    progress.stage('test loss, frames alone');
+    const isolated = await testLoss(model, splits.test, { ...base, context: 'isolated', onWindow: (d, t) => progress.update(d, t, 'frames') });
+    progress.done();
+    const gain = isolated.loss - withContext.loss;
+    const probe: ContextProbe = {
+      runDir: dir.dir,
+      label: trial.label,
+      frames: c.model.frames,
+      checkpointStep: step,
+      withContext,
+      isolated,
+      gain,
+      relativeGain: withContext.loss > 0 ? gain / withContext.loss : 0,
+    };
+    writeJsonAtomicSync(path.join(dir.dir, PROBE_FILE), probe);
+    return probe;
+  } finally {
+    disposeModel(model);
+  }
+}
