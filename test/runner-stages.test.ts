@@ -16,7 +16,7 @@ base:
 ${TINY_BASE}
   sample: { sampler: ddim, steps: 3, eta: 0, seed: 0, tile: 16, tileOverlap: 4 }
   train: { steps: 4, batch: 1, lr: 0.001, warmupSteps: 1, ema: 0.9, checkpointEvery: 2, keepLast: 1, validateEvery: 2 }
-  eval: { metrics: [psnr, ssim] }
+  eval: { metrics: [psnr, ssim], contextProbe: true }
   tracking: { uri: ./mlruns }
   report: { enabled: false }
 `;
@@ -135,12 +135,18 @@ describe('divd train|sample|eval --trial', () => {
     assert.match(m.unavailable.loss ?? '', /no checkpoint/);
   });
 
-  it('divd probe: the test loss in windows (metrics.json\'s) beside the loss of every frame alone, into probe-context.json', () => {
-    const r = divd(['probe', whole, '--json', '--quiet'], tmp);
-    assert.equal(r.status, 0, r.stderr);
+  it('the context probe: eval.contextProbe writes probe-context.json, divd probe computes the same, then reuses it', () => {
     type Probe = { frames: number; checkpointStep: number; withContext: { loss: number; byTimestep: Record<string, number> }; isolated: { loss: number; levels: number[] }; gain: number; relativeGain: number };
+    // The trial's eval stage wrote it (eval.contextProbe: true in the spec) and logged it to MLflow.
+    const fromEval = readJson<Probe>(path.join(whole, 'probe-context.json'));
+    const state = readJson<{ runId: string; experimentId: string }>(path.join(whole, 'tracking.json'));
+    const logged = fs.readFileSync(path.join(tmp, 'mlruns', state.experimentId, state.runId, 'metrics', 'test_loss_alone'), 'utf8');
+    assert.equal(Number(logged.trim().split(' ')[1]), fromEval.isolated.loss);
+    const r = divd(['probe', whole, '--force', '--json', '--quiet'], tmp);
+    assert.equal(r.status, 0, r.stderr);
     const p = JSON.parse(r.stdout) as Probe;
     assert.deepEqual(readJson<Probe>(path.join(whole, 'probe-context.json')), p, 'the file holds what --json printed');
+    assert.equal(p.isolated.loss, fromEval.isolated.loss, 'divd probe and the eval stage measure the same');
     const m = readJson<{ testLoss: { loss: number; byTimestep: Record<string, number> } }>(path.join(whole, 'metrics.json'));
     assert.equal(p.frames, 4);
     assert.equal(p.checkpointStep, 4);

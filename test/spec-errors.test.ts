@@ -121,6 +121,9 @@ describe('spec errors: cross-field rules on resolved trials', () => {
     assert.ok(zero.some((i) => i.path === 'base.data.synthetic.exposure[0]' && /expected a value > 0/.test(i.message)), JSON.stringify(zero));
     const three = issuesOf('name: t\nbase:\n  data:\n    synthetic: { exposure: [0.1, 0.5, 1] }\n');
     assert.ok(three.some((i) => i.path === 'base.data.synthetic.exposure'), JSON.stringify(three));
+    const probe = only('name: t\nbase:\n  eval: { testLoss: false, contextProbe: true }\n');
+    assert.equal(probe.path, 'eval.contextProbe');
+    assert.match(probe.message, /expected eval\.testLoss: true/);
     const still = issuesOf('name: t\nbase:\n  data:\n    synthetic: { motion: 0 }\n');
     assert.ok(still.some((i) => i.path === 'base.data.synthetic.motion' && /expected a value > 0/.test(i.message)), JSON.stringify(still));
   });

@@ -177,6 +177,14 @@ describe('synthetic exposure and motion in specs', () => {
     });
   }
 
+  it('eval.contextProbe: false by default and left out of the id (turning it on keeps every cached trial)', () => {
+    const plain = plan('name: e\n').trials[0]!;
+    assert.equal(plain.config.eval.contextProbe, false);
+    const probed = plan('name: e\nbase:\n  eval: { contextProbe: true }\n').trials[0]!;
+    assert.equal(probed.config.eval.contextProbe, true);
+    assert.equal(probed.id, plain.id);
+  });
+
   it('motion can be swept like any other path', () => {
     const swept = plan('name: e\nsweep:\n  data.synthetic.motion: [1, 3]\n').trials;
     assert.deepEqual(swept.map((t) => t.config.data.synthetic.motion), [1, 3]);

@@ -8,9 +8,11 @@
  */
 import path from 'node:path';
 import { writeJsonAtomicSync } from '../atomic-write.ts';
-import { disposeModel } from '../model/index.ts';
+import { disposeModel, type DivdModel } from '../model/index.ts';
+import type { Sequence } from '../../datasets/index.ts';
+import type { TrialConfig } from '../spec/types.ts';
 import { loadEmaModel, selectCheckpoint, type CheckpointChoice } from './checkpoint-select.ts';
-import { createProgress } from './progress.ts';
+import { createProgress, type Progress } from './progress.ts';
 import { dataStage } from './stages.ts';
 import { testLoss, type TestLoss } from './test-loss.ts';
 import { openTrialDir } from './trial-stage.ts';
@@ -39,6 +41,40 @@ export interface ProbeOptions {
   dataCacheDir?: string;
 }
 
+/**
+ * The isolated pass beside a test loss already measured in windows (the eval stage has one), and the probe
+ * made of both. With F = 1 a frame's window is the frame itself, so the two are one computation: reused.
+ */
+export async function completeProbe(
+  model: DivdModel,
+  test: readonly Sequence[],
+  c: TrialConfig,
+  withContext: TestLoss,
+  meta: { runDir: string; label: string; checkpointStep: number; progress: Progress },
+): Promise<ContextProbe> {
+  let isolated = withContext;
+  if (c.model.frames > 1) {
+    meta.progress.stage('test loss, frames alone');
+    isolated = await testLoss(model, test, { diffusion: c.diffusion, padding: c.data.padding, context: 'isolated', onWindow: (d, t) => meta.progress.update(d, t, 'frames') });
+  }
+  const gain = isolated.loss - withContext.loss;
+  return {
+    runDir: meta.runDir,
+    label: meta.label,
+    frames: c.model.frames,
+    checkpointStep: meta.checkpointStep,
+    withContext: { loss: withContext.loss, byTimestep: withContext.byTimestep, levels: withContext.levels },
+    isolated: { loss: isolated.loss, byTimestep: isolated.byTimestep, levels: isolated.levels },
+    gain,
+    relativeGain: withContext.loss > 0 ? gain / withContext.loss : 0,
+  };
+}
+
+/** Writes probe-context.json into the run directory (atomic). */
+export function writeProbe(probe: ContextProbe): void {
+  writeJsonAtomicSync(path.join(probe.runDir, PROBE_FILE), probe);
+}
+
 /** Runs the probe on a trained trial and writes probe-context.json into its run directory (atomic). */
 export async function probeContext(runDir: string, o: ProbeOptions = {}): Promise<ContextProbe> {
   const { trial, dir } = openTrialDir(runDir);
@@ -48,24 +84,11 @@ export async function probeContext(runDir: string, o: ProbeOptions = {}): Promis
   const { model, step } = loadEmaModel(entry.file);
   const c = trial.config;
   try {
-    const base = { diffusion: c.diffusion, padding: c.data.padding };
     progress.stage('test loss in windows');
-    const withContext = await testLoss(model, splits.test, { ...base, context: 'window', onWindow: (d, t) => progress.update(d, t, 'windows') });
-    progress.stage('test loss, frames alone');
-    const isolated = await testLoss(model, splits.test, { ...base, context: 'isolated', onWindow: (d, t) => progress.update(d, t, 'frames') });
+    const withContext = await testLoss(model, splits.test, { diffusion: c.diffusion, padding: c.data.padding, onWindow: (d, t) => progress.update(d, t, 'windows') });
+    const probe = await completeProbe(model, splits.test, c, withContext, { runDir: dir.dir, label: trial.label, checkpointStep: step, progress });
     progress.done();
-    const gain = isolated.loss - withContext.loss;
-    const probe: ContextProbe = {
-      runDir: dir.dir,
-      label: trial.label,
-      frames: c.model.frames,
-      checkpointStep: step,
-      withContext,
-      isolated,
-      gain,
-      relativeGain: withContext.loss > 0 ? gain / withContext.loss : 0,
-    };
-    writeJsonAtomicSync(path.join(dir.dir, PROBE_FILE), probe);
+    writeProbe(probe);
     return probe;
   } finally {
     disposeModel(model);

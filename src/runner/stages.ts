@@ -12,6 +12,7 @@ import { checkDataset, prepareDataset, type DataSourceConfig, type Sequence } fr
 import { metricsJson, type MetricsReport } from '../../metrics/index.ts';
 import { makeSchedule, type SampleConfig } from '../diffusion/index.ts';
 import { createModel, disposeModel } from '../model/index.ts';
+import { completeProbe, writeProbe, type ContextProbe } from './context-probe.ts';
 import type { TrackedRun } from '../tracking/index.ts';
 import { CheckpointDir, Trainer } from '../train/index.ts';
 import { UsageError } from '../errors.ts';
@@ -238,13 +239,17 @@ export interface HeldOutLoss extends TestLoss {
 }
 
 /** The eval stage's model-based metric: the held-out diffusion loss of the sampled checkpoint's EMA weights. */
-async function heldOutLoss(trial: Trial, test: readonly Sequence[], dir: RunDir, ctx: TrialContext): Promise<HeldOutLoss> {
+/** The held-out loss of the sampled checkpoint and, with eval.contextProbe, the context probe beside it. */
+async function heldOutLoss(trial: Trial, test: readonly Sequence[], dir: RunDir, ctx: TrialContext): Promise<{ loss: HeldOutLoss; probe?: ContextProbe }> {
   const c = trial.config;
   const { model, step } = loadEmaModel(sampledCheckpoint(trial, dir));
   try {
     ctx.progress.stage('test loss');
     const r = await testLoss(model, test, { diffusion: c.diffusion, padding: c.data.padding, onWindow: (d, t) => ctx.progress.update(d, t, 'windows') });
-    return { ...r, checkpointStep: step };
+    const probe = c.eval.contextProbe === true // absent in older config.json
+      ? await completeProbe(model, test, c, r, { runDir: dir.dir, label: trial.label, checkpointStep: step, progress: ctx.progress })
+      : undefined;
+    return { loss: { ...r, checkpointStep: step }, ...(probe ? { probe } : {}) };
   } finally {
     disposeModel(model);
   }
@@ -272,11 +277,12 @@ export async function evalStage(trial: Trial, test: readonly Sequence[], dir: Ru
   const report = await evaluatePairs(pairs, c.eval, { weightsDir: ctx.weightsDir, onFrame: (d, t) => ctx.progress.update(d, t, 'frames') });
   const input = await inputBaseline(test, c.eval);
   let loss: HeldOutLoss | undefined;
+  let probe: ContextProbe | undefined;
   const inputLoss = c.eval.testLoss ? await inputTestLoss(test, c.diffusion) : undefined;
   const unavailable: Record<string, string> = {};
   if (c.eval.testLoss) {
     try {
-      loss = await heldOutLoss(trial, test, dir, ctx);
+      ({ loss, probe } = await heldOutLoss(trial, test, dir, ctx));
     } catch (e) {
       // No checkpoint left (deleted to save space): the image metrics still stand, as for missing weights.
       if (!(e instanceof UsageError)) throw e;
@@ -290,6 +296,8 @@ export async function evalStage(trial: Trial, test: readonly Sequence[], dir: Ru
     ...(unavailable.loss ? { unavailable: { ...(json.unavailable as Record<string, unknown>), ...unavailable } } : {}),
     ...(input || inputLoss !== undefined ? { input: { ...input, ...(inputLoss !== undefined ? { loss: inputLoss } : {}) } } : {}),
   });
+  // After metrics.json: the report reads the probe as extra columns of a finished trial's metrics.
+  if (probe) writeProbe(probe);
   if (unavailable.loss) ctx.progress.note(`test loss not computed: ${unavailable.loss}`);
   const finalMetrics: Record<string, number> = {};
   for (const [k, v] of Object.entries(report.metrics)) {
@@ -299,6 +307,7 @@ export async function evalStage(trial: Trial, test: readonly Sequence[], dir: Ru
   for (const [k, v] of Object.entries(input ?? {})) finalMetrics[`test_input_${k}`] = v;
   if (inputLoss !== undefined) finalMetrics['test_input_loss'] = inputLoss;
   if (loss) finalMetrics['test_loss'] = loss.loss;
+  if (probe) (finalMetrics['test_loss_alone'] = probe.isolated.loss), (finalMetrics['test_context_gain'] = probe.relativeGain);
   await ctx.run?.logMetrics(finalMetrics, { step: c.train.steps });
   await ctx.run?.logArtifact(dir.file('metrics.json'));
   await ctx.run?.logArtifact(dir.file('config.json'));

@@ -28,6 +28,9 @@ export function checkTrialConfig(c: TrialConfig): ConfigProblem[] {
   if (exposure && exposure[0]! > exposure[1]!) {
     problems.push({ path: 'data.synthetic.exposure', message: `found [${exposure.join(', ')}], expected [lo, hi] with lo <= hi` });
   }
+  if (c.eval.contextProbe && !c.eval.testLoss) {
+    problems.push({ path: 'eval.contextProbe', message: 'found true with eval.testLoss false, expected eval.testLoss: true (the probe sets the test loss alone beside it)' });
+  }
   const downsampling = 2 ** (levels - 1);
   if (data.crop % downsampling !== 0) {
     problems.push({

@@ -48,6 +48,7 @@ export const DEFAULTS: TrialConfig = {
     lpips: { net: 'alex' },
     kid: { subsets: 100, subsetSize: 1000 },
     testLoss: true,
+    contextProbe: false,
   },
   tracking: { uri: './mlruns', experiment: '' },
   report: { enabled: true },

@@ -46,13 +46,15 @@ const ADDED_FIELDS: Readonly<Record<string, unknown>> = {
 
 /**
  * The part of a config that determines a trial's results, hashed into its id. Where results are sent
- * (tracking, report) and how fast they are computed (backend, threads) are left out, so changing them
- * keeps every cached trial.
+ * (tracking, report), how fast they are computed (backend, threads) and the optional context probe are left
+ * out, so changing them keeps every cached trial.
  */
 export function trialId(config: TrialConfig): string {
   const { tracking: _tracking, report: _report, ...rest } = config;
   const { backend: _backend, threads: _threads, ...train } = rest.train;
-  const hashed = structuredClone({ ...rest, train }) as unknown as Record<string, unknown>;
+  // The context probe adds a file beside the results and changes none of them.
+  const { contextProbe: _contextProbe, ...evalConfig } = rest.eval;
+  const hashed = structuredClone({ ...rest, train, eval: evalConfig }) as unknown as Record<string, unknown>;
   for (const [path, value] of Object.entries(ADDED_FIELDS)) {
     if (deepEqual(getPath(hashed, path), value)) setPath(hashed, path, undefined);
   }

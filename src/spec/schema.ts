@@ -195,6 +195,7 @@ export const TRIAL_SCHEMA: JSONSchemaType<TrialConfig> = {
       type: 'object',
       description: 'Metrics on the test split.',
       additionalProperties: false,
+      // `contextProbe` came later: not required, so older config.json files still open (read as false).
       required: ['metrics', 'cropBorder', 'yChannel', 'ssim', 'lpips', 'kid', 'testLoss'],
       properties: {
         metrics: { type: 'array', items: oneOf(METRICS, 'A metric.'), uniqueItems: true, description: 'Metrics to compute.' },
@@ -222,6 +223,9 @@ export const TRIAL_SCHEMA: JSONSchemaType<TrialConfig> = {
           },
         },
         testLoss: bool('Also score the held-out diffusion loss on the test split at fixed noise levels (lower is better; comparable across variants of one diffusion setup).'),
+        contextProbe: bool(
+          'Also score the test loss with every frame alone (its window filled with copies of it) into probe-context.json, as `divd probe` does: how much the model uses the other frames. Needs testLoss; not part of the trial id (turning it on later does not re-run finished trials: divd probe fills them in).',
+        ),
       },
     },
     tracking: {

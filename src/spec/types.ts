@@ -107,6 +107,11 @@ export interface EvalConfig {
    * `metrics.loss`, the report's "Test loss" column.
    */
   testLoss: boolean;
+  /**
+   * Also the temporal-context probe (runner/context-probe.ts) beside the test loss, into probe-context.json.
+   * Left out of the trial id: it adds a measurement and changes none. Absent in older config.json (read as false).
+   */
+  contextProbe: boolean;
 }
 
 export interface TrackingConfig {
