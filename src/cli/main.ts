@@ -300,7 +300,7 @@ export function buildProgram(): Command {
   backendOptions(
     program
       .command('probe')
-      .summary('how much trained trials use their neighbouring frames')
+      .summary('how much trained trials use other frames')
       .description(
         'temporal-context probe: the held-out test loss of a trained trial with every frame in its window of F frames, and with every frame ' +
           'alone (its window filled with copies of it), per noise level, same checkpoint and noise; the gap (context gain) is what the other ' +
