@@ -137,7 +137,10 @@ describe('divd train|sample|eval --trial', () => {
 
   it('the context probe: eval.contextProbe writes probe-context.json, divd probe computes the same, then reuses it', () => {
     type Probe = { frames: number; checkpointStep: number; withContext: { loss: number; byTimestep: Record<string, number> }; isolated: { loss: number; levels: number[] }; gain: number; relativeGain: number };
-    // The trial's eval stage wrote it (eval.contextProbe: true in the spec) and logged it to MLflow.
+    // The trial's eval stage writes it (eval.contextProbe: true in the spec), says so, and logs it to MLflow.
+    const ev = divd(['eval', '--trial', whole], tmp);
+    assert.equal(ev.status, 0, ev.stderr);
+    assert.match(ev.stdout, /loss, frames alone \d\.\d{5}: context gain -?\d+\.\d% \(probe-context\.json\)/);
     const fromEval = readJson<Probe>(path.join(whole, 'probe-context.json'));
     const state = readJson<{ runId: string; experimentId: string }>(path.join(whole, 'tracking.json'));
     const logged = fs.readFileSync(path.join(tmp, 'mlruns', state.experimentId, state.runId, 'metrics', 'test_loss_alone'), 'utf8');
