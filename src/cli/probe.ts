@@ -8,7 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { initBackend } from '../backend/index.ts';
 import { UsageError } from '../errors.ts';
-import { openTrialDir, parseCheckpointChoice, probeContext, PROBE_FILE, selectCheckpoint, type CheckpointChoice, type ContextProbe } from '../runner/index.ts';
+import { openTrialDir, parseCheckpointChoice, probeContext, PROBE_FILE, readProbe, selectCheckpoint, type CheckpointChoice, type ContextProbe } from '../runner/index.ts';
+import { hasCheckpoints } from '../runner/reuse.ts';
 
 export interface ProbeFlags {
   checkpoint?: string;
@@ -49,19 +50,15 @@ export function probeTargets(dirs: readonly string[]): { runDirs: string[]; skip
       .filter((p) => fs.statSync(p).isDirectory() && isRunDir(p))
       .sort((a, b) => specIndex(a) - specIndex(b)); // the spec's order, as the report lists them
     if (trials.length === 0) throw new UsageError(`${d}: neither a run directory (no config.json and trial.json) nor an experiment folder holding any`);
-    for (const t of trials) (fs.existsSync(path.join(t, 'checkpoints')) && fs.readdirSync(path.join(t, 'checkpoints')).length > 0 ? runDirs : skipped).push(t);
+    for (const t of trials) (hasCheckpoints(path.join(t, 'checkpoints')) ? runDirs : skipped).push(t);
   }
   return { runDirs, skipped };
 }
 
 /** The probe already on disk for this checkpoint step, if any. */
 function cachedProbe(runDir: string, step: number): ContextProbe | undefined {
-  try {
-    const p = JSON.parse(fs.readFileSync(path.join(runDir, PROBE_FILE), 'utf8')) as ContextProbe;
-    return p.checkpointStep === step && typeof p.isolated?.loss === 'number' ? p : undefined;
-  } catch {
-    return undefined;
-  }
+  const p = readProbe(runDir);
+  return p?.checkpointStep === step ? p : undefined;
 }
 
 function signed(x: number, digits: number): string {

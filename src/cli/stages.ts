@@ -8,7 +8,7 @@ import { initBackend } from '../backend/index.ts';
 import { writeJsonAtomicSync } from '../atomic-write.ts';
 import { UsageError } from '../errors.ts';
 import { installInterruptHandler } from '../runner/interrupt.ts';
-import { openTrialDir, parseCheckpointChoice, PROBE_FILE, runTrialStage, selectCheckpoint, type ContextProbe, type StageResult } from '../runner/index.ts';
+import { openTrialDir, parseCheckpointChoice, PROBE_FILE, readProbe, runTrialStage, selectCheckpoint, type StageResult } from '../runner/index.ts';
 import { SAMPLE_WINDOWS, TIMESTEP_SPACINGS, type SampleWindow, type TimestepSpacing } from '../diffusion/index.ts';
 import type { SampleConfig } from '../spec/index.ts';
 
@@ -119,9 +119,8 @@ export async function evalStageCommand(flags: StageFlags & { out?: string }): Pr
   const input = Object.entries(json.input ?? {}).map(([k, v]) => `${k} ${v.toFixed(4)}`);
   if (input.length) lines.push(`  (the blurry input itself: ${input.join(', ')})`);
   // eval.contextProbe: the stage wrote probe-context.json for the checkpoint it scored.
-  const probeFile = path.join(r.runDir, PROBE_FILE);
   const scored = (json as { testLoss?: { checkpointStep?: number } }).testLoss?.checkpointStep;
-  const probe = fs.existsSync(probeFile) ? (JSON.parse(fs.readFileSync(probeFile, 'utf8')) as ContextProbe) : undefined;
+  const probe = readProbe(r.runDir);
   if (probe && scored !== undefined && probe.checkpointStep === scored) {
     lines.push(`  loss, frames alone ${probe.isolated.loss.toFixed(5)}: context gain ${(100 * probe.relativeGain).toFixed(1)}% (${PROBE_FILE})`);
   }

@@ -5,6 +5,7 @@
 import type { Chart } from './charts.ts';
 import type { PublishedBenchmark } from './published.ts';
 import type { Qualitative } from './qualitative.ts';
+import { METRICS } from './metric-spec.ts';
 import { cellText, headerLabel, type Table } from './table.ts';
 import type { ExperimentRuns, Stage, TrialRecord } from './types.ts';
 
@@ -114,7 +115,7 @@ function statusClass(stage: Stage): string {
 function trialsHtml(runs: ExperimentRuns): string {
   const rows = runs.trials.map((t) => {
     const m = t.metrics?.overall ?? {};
-    const metrics = (['psnr', 'ssim', 'lpips', 'fid', 'kid', 'loss', 'lossAlone', 'contextGain'] as const)
+    const metrics = METRICS.map((spec) => spec.key)
       .filter((k) => m[k] !== undefined)
       .map((k) => `${k} ${Number(m[k]!.toPrecision(6))}`) // raw value, float noise trimmed
       .join(', ');

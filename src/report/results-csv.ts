@@ -2,11 +2,13 @@
 import { toCsv, type CsvValue } from './format-csv.ts';
 import { formatSweptValue, sweptAxes, trialDataset } from './groups.ts';
 import { sourceLine, type PublishedBenchmark } from './published.ts';
-import type { ExperimentRuns } from './types.ts';
+import { METRICS } from './metric-spec.ts';
+import type { ExperimentRuns, MetricValues } from './types.ts';
 
 export function resultsCsv(runs: ExperimentRuns, published: readonly PublishedBenchmark[]): string {
   const axes = sweptAxes(runs.trials);
-  const metricKeys = ['psnr', 'ssim', 'lpips', 'fid', 'kid', 'kidStd', 'loss', 'lossAlone', 'contextGain'] as const;
+  // The report's metrics in their order, KID's std beside its mean.
+  const metricKeys = METRICS.flatMap((m): (keyof MetricValues)[] => (m.key === 'kid' ? ['kid', 'kidStd'] : [m.key]));
   const header = ['kind', 'experiment', 'dataset', 'trial_id', 'label', 'seed', 'status', 'step', 'error', ...axes, ...metricKeys.map((k) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)) /* kid_std, loss_alone, context_gain */, 'mlflow_run_id', 'source'];
   const rows: CsvValue[][] = runs.trials.map((t) => [
     'ours',

@@ -1,6 +1,7 @@
 /**
  * The run directory contract as the report reads it (design.md, "Run directory"):
  *   runs/<experiment>/<trial-id>/{config.json, trial.json, status.json, metrics.json, log.jsonl, samples/, inputs/, gt/}
+ * plus probe-context.json when `divd probe` or eval.contextProbe ran (two more metrics).
  * Every file may be missing; the reader fills what it can and records what it could not read.
  */
 

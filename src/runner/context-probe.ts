@@ -1,11 +1,12 @@
 /**
- * `divd probe --trial <run dir>`: how much a trained model relies on its neighbouring frames. The held-out
+ * `divd probe <run dir>` and eval.contextProbe: how much a trained model relies on its neighbouring frames. The held-out
  * test loss (test-loss.ts) is computed twice with the same checkpoint, frames and noise: once with every
  * frame in its test window of F frames, once with every frame alone (its window filled with copies of it).
  * If the model used nothing from the other frames the two would agree; the gap is what temporal context
  * (WTSA across frames) buys it. This separates "F = 4 wins because it learns from its neighbours" from
  * "F = 4 wins because each step sees more frames", which an ablation table alone cannot.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { writeJsonAtomicSync } from '../atomic-write.ts';
 import { disposeModel, type DivdModel } from '../model/index.ts';
@@ -68,6 +69,16 @@ export async function completeProbe(
     gain,
     relativeGain: withContext.loss > 0 ? gain / withContext.loss : 0,
   };
+}
+
+/** The probe-context.json of a run directory, if there is a readable one. */
+export function readProbe(runDir: string): ContextProbe | undefined {
+  try {
+    const p = JSON.parse(fs.readFileSync(path.join(runDir, PROBE_FILE), 'utf8')) as ContextProbe;
+    return typeof p.isolated?.loss === 'number' ? p : undefined;
+  } catch {
+    return undefined; // absent, or torn by hand: the probe is redone or left out
+  }
 }
 
 /** Writes probe-context.json into the run directory (atomic). */

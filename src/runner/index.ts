@@ -20,5 +20,5 @@ export { parseCheckpointChoice, selectCheckpoint, loadEmaModel } from './checkpo
 export type { CheckpointChoice } from './checkpoint-select.ts';
 export { deblur, VIDEO_EXTENSIONS } from './deblur.ts';
 export type { DeblurOptions, DeblurResult } from './deblur.ts';
-export { probeContext, PROBE_FILE } from './context-probe.ts';
+export { probeContext, readProbe, PROBE_FILE } from './context-probe.ts';
 export type { ContextProbe, ProbeOptions } from './context-probe.ts';
