@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import {
   frameWindowRelativeIndex,
+  localityBias,
   mergeWindows,
   partitionWindows,
   relativePositionIndex,
@@ -112,5 +113,23 @@ describe('relative position index', () => {
         for (let a = 0; a < t; a++)
           for (let b = 0; b < t; b++) assert.equal(idx[(fa * t + a) * f * t + fb * t + b], spatial[a * t + b]);
     assert.equal(frameWindowRelativeIndex(m, f), idx);
+  });
+});
+
+describe('locality start of the relative bias table', () => {
+  it('every head starts at −slope × the length of the offset the row stands for', () => {
+    const m = 3;
+    const heads = 2;
+    const table = localityBias(m, heads, 0.5);
+    assert.equal(table.length, relativeTableSize(m) * heads);
+    const idx = relativePositionIndex(m);
+    // Token (0,0) against token (2,1) of the window: offset (−2, −1), length √5.
+    const row = idx[0 * m * m + (2 * m + 1)]!;
+    for (let h = 0; h < heads; h++) assert.ok(Math.abs(table[row * heads + h]! + 0.5 * Math.sqrt(5)) < 1e-6);
+    // A token against itself: the zero offset, the largest entry.
+    const self = idx[4 * m * m + 4]!;
+    assert.equal(table[self * heads], 0);
+    assert.equal(Math.max(...table), 0);
+    assert.ok(Math.abs(Math.min(...table) + 0.5 * Math.hypot(m - 1, m - 1)) < 1e-6);
   });
 });

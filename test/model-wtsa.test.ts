@@ -1,7 +1,7 @@
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { resolveModelConfig } from '../src/model/index.ts';
+import { localityBias, resolveModelConfig } from '../src/model/index.ts';
 import { applyAttention, createAttention, type AttentionParams } from '../src/model/wtsa.ts';
 import { groupNormReference, ParamStore } from '../src/nn/index.ts';
 import { useBackend } from './helpers/backends.ts';
@@ -106,4 +106,46 @@ describe('WTSA block', () => {
       store.dispose();
     });
   }
+});
+
+describe('mrpe.locality', () => {
+  before(() => useBackend('wasm'));
+
+  it('starts the bias table at Swin\'s random values minus slope × offset length, the same noise as without it', () => {
+    const table = (locality: number): Float32Array => {
+      const store = new ParamStore(3);
+      const config = resolveModelConfig({ frames: 2, headChannels: 4, mrpe: { framePE: true, relBias: true, locality } });
+      const p = createAttention(store.scope('a'), 8, 4, config);
+      const values = p.relTable!.dataSync() as Float32Array;
+      store.dispose();
+      return values;
+    };
+    const plain = table(0);
+    const local = table(1.5);
+    const start = localityBias(4, 2, 1.5);
+    let worst = 0;
+    for (let i = 0; i < plain.length; i++) worst = Math.max(worst, Math.abs(local[i]! - plain[i]! - start[i]!));
+    assert.ok(worst < 1e-5, `differs from plain + locality start by ${worst}`);
+    assert.ok(Math.max(...plain.map(Math.abs)) < 0.2, 'the plain start stays Swin\'s small random table');
+  });
+
+  it('makes a wide window attend near the same position at the start', () => {
+    // With locality the attended output of a token stays close to its own window position's values.
+    const spread = (locality: number): number => {
+      const store = new ParamStore(4);
+      const config = resolveModelConfig({ frames: 1, attention: 'spatial', headChannels: 8, mrpe: { framePE: false, relBias: true, locality } });
+      const p = createAttention(store.scope('a'), 8, 8, config);
+      const t = p.relTable!.dataSync() as Float32Array;
+      // The softmax weight the zero offset gets among the 64 keys of one centre token, q·k aside.
+      const m = 8;
+      const side = 2 * m - 1;
+      let z = 0;
+      for (let y = 0; y < m; y++) for (let x = 0; x < m; x++) z += Math.exp(t[((y - 4 + m - 1) * side + (x - 4 + m - 1)) * p.heads]!);
+      const self = Math.exp(t[((m - 1) * side + (m - 1)) * p.heads]!) / z;
+      store.dispose();
+      return self;
+    };
+    assert.ok(spread(0) < 0.03, `plain start: about uniform over 64 keys (${spread(0)})`);
+    assert.ok(spread(2) > 0.4, `locality 2: the same position takes most of the weight (${spread(2)})`);
+  });
 });

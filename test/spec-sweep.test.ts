@@ -55,8 +55,8 @@ sweep:
     - { name: frame PE only, set: { model: { mrpe: { relBias: false } } } }
 `);
     assert.deepEqual(p.trials.map((t) => [t.label, t.variant, t.config.model.mrpe]), [
-      ['none', 'none', { framePE: false, relBias: false }],
-      ['frame PE only', 'frame PE only', { framePE: true, relBias: false }],
+      ['none', 'none', { framePE: false, relBias: false, locality: 0 }],
+      ['frame PE only', 'frame PE only', { framePE: true, relBias: false, locality: 0 }],
     ]);
     assert.equal(p.trials[1].config.model.frames, 2, 'a variant leaves the rest of base alone');
     assert.deepEqual(p.trials[1].swept, { 'model.mrpe.relBias': false });
@@ -183,6 +183,21 @@ describe('synthetic exposure and motion in specs', () => {
     const probed = plan('name: e\nbase:\n  eval: { contextProbe: true }\n').trials[0]!;
     assert.equal(probed.config.eval.contextProbe, true);
     assert.equal(probed.id, plain.id);
+  });
+
+  it('model.mrpe.locality: 0 by default and then hashed as absent; with relBias off it is never hashed', async () => {
+    const { trialId } = await import('../src/spec/index.ts');
+    const plain = plan('name: e\n').trials[0]!;
+    assert.equal(plain.config.model.mrpe.locality, 0);
+    const older = structuredClone(plain.config) as unknown as { model: { mrpe: Record<string, unknown> } };
+    delete older.model.mrpe.locality;
+    assert.equal(trialId(older as unknown as typeof plain.config), plain.id, 'a config from before the field hashes the same');
+    const local = plan('name: e\nbase:\n  model: { mrpe: { locality: 1 } }\n').trials[0]!;
+    assert.notEqual(local.id, plain.id);
+    // No bias table, nothing for the slope to start: the MRPE ablation's rows without it keep their ids.
+    const off = (locality: number) => plan(`name: e\nbase:\n  model: { mrpe: { relBias: false, locality: ${locality} } }\n`).trials[0]!;
+    assert.equal(off(1).id, off(0).id);
+    assert.equal(off(1).config.model.mrpe.locality, 1, 'config.json still records what the spec said');
   });
 
   it('motion can be swept like any other path', () => {

@@ -14,6 +14,12 @@ export interface MrpeConfig {
   framePE: boolean;
   /** A Swin-style (2M−1)² × heads table indexed by the spatial offset inside the window. */
   relBias: boolean;
+  /**
+   * The bias table's starting slope α ≥ 0: every entry starts at −α · (the offset's Euclidean length in
+   * tokens) plus Swin's N(0, 0.02²), so attention starts out local and widens as the table learns. 0 (default)
+   * is Swin's plain random start. Has no effect when relBias is off.
+   */
+  locality: number;
 }
 
 export interface ModelConfig {
@@ -46,11 +52,11 @@ export const DEFAULT_MODEL_CONFIG: ModelConfig = {
   headChannels: 32,
   groups: 32,
   dropout: 0,
-  mrpe: { framePE: true, relBias: true },
+  mrpe: { framePE: true, relBias: true, locality: 0 },
 };
 
 const MODEL_KEYS = Object.keys(DEFAULT_MODEL_CONFIG);
-const MRPE_KEYS = ['framePE', 'relBias'];
+const MRPE_KEYS = ['framePE', 'relBias', 'locality'];
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -84,7 +90,7 @@ export function resolveModelConfig(input: unknown = {}, path = 'model'): ModelCo
   if (!isRecord(input)) fail(path, 'an object', input);
   rejectUnknown(path, input, MODEL_KEYS);
   const mrpeIn = input.mrpe ?? {};
-  if (!isRecord(mrpeIn)) fail(`${path}.mrpe`, 'an object { framePE, relBias }', mrpeIn);
+  if (!isRecord(mrpeIn)) fail(`${path}.mrpe`, 'an object { framePE, relBias, locality }', mrpeIn);
   rejectUnknown(`${path}.mrpe`, mrpeIn, MRPE_KEYS);
   const merged = {
     ...DEFAULT_MODEL_CONFIG,
@@ -125,6 +131,11 @@ export function validateModelConfig(c: Record<string, unknown> & { mrpe: Record<
   const { framePE, relBias } = c.mrpe;
   if (typeof framePE !== 'boolean') fail(`${path}.mrpe.framePE`, 'true or false', framePE);
   if (typeof relBias !== 'boolean') fail(`${path}.mrpe.relBias`, 'true or false', relBias);
+  // Absent in config.json files written before the field existed: those trials started at 0.
+  const locality = c.mrpe.locality ?? 0;
+  if (typeof locality !== 'number' || !Number.isFinite(locality) || locality < 0) {
+    fail(`${path}.mrpe.locality`, 'a number ≥ 0', locality);
+  }
   return {
     frames,
     baseChannels,
@@ -135,7 +146,7 @@ export function validateModelConfig(c: Record<string, unknown> & { mrpe: Record<
     headChannels,
     groups,
     dropout,
-    mrpe: { framePE, relBias },
+    mrpe: { framePE, relBias, locality },
   };
 }
 

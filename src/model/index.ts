@@ -9,7 +9,7 @@ export { unetLayout, IN_CHANNELS, OUT_CHANNELS } from './layout.ts';
 export type { Block } from './layout.ts';
 export { partitionWindows, mergeWindows, windowGeometry, windowKeyMask } from './windows.ts';
 export type { WindowGeometry } from './windows.ts';
-export { relativePositionIndex, frameWindowRelativeIndex, relativeTableSize } from './relative-index.ts';
+export { relativePositionIndex, frameWindowRelativeIndex, relativeTableSize, localityBias } from './relative-index.ts';
 export {
   saveCheckpoint,
   readCheckpoint,

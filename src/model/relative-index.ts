@@ -12,6 +12,24 @@ export function relativeTableSize(window: number): number {
   return (2 * window - 1) ** 2;
 }
 
+/**
+ * The bias table's locality start for window M and `heads` heads ([(2M−1)², heads], row-major): row
+ * (dy + M − 1)·(2M − 1) + (dx + M − 1) holds −slope·√(dy² + dx²) for every head, so the zero offset (the
+ * same position, in this frame and every other) starts most attended.
+ */
+export function localityBias(window: number, heads: number, slope: number): Float32Array {
+  const side = 2 * window - 1;
+  const out = new Float32Array(side * side * heads);
+  for (let r = 0; r < side; r++) {
+    for (let c = 0; c < side; c++) {
+      const dy = r - (window - 1);
+      const dx = c - (window - 1);
+      out.fill(0 - slope * Math.hypot(dy, dx), (r * side + c) * heads, (r * side + c + 1) * heads);
+    }
+  }
+  return out;
+}
+
 /** index[t·M² + s] for the M² tokens of one frame's window (Swin's `relative_position_index`). */
 export function relativePositionIndex(window: number): Int32Array {
   const m = window;

@@ -140,7 +140,7 @@ export function formatSummary(s: ModelSummary): string {
   const c = s.config;
   return [
     `DIVD UNet: base ${c.baseChannels}, mults [${c.channelMults}], ${c.resBlocks} ResBlock(s)/level, attention ${c.attention}, windows [${c.windows}], ` +
-      `frames ${c.frames}, frame PE ${c.mrpe.framePE ? 'on' : 'off'}, relative bias ${c.mrpe.relBias ? 'on' : 'off'}`,
+      `frames ${c.frames}, frame PE ${c.mrpe.framePE ? 'on' : 'off'}, relative bias ${c.mrpe.relBias ? (c.mrpe.locality > 0 ? `on (locality ${c.mrpe.locality})` : 'on') : 'off'}`,
     `input [${s.input.join(',')}] (noisy sharp + blurry frames)`,
     '',
     line(header),

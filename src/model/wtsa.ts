@@ -11,7 +11,7 @@ import { addBroadcast, addSame, gatherRelativeBias, reshape, windowAttention, ty
 import type { AttentionKind, ModelConfig } from './config.ts';
 import { headsFor } from './config.ts';
 import { applyDense, applyNorm, createDense, createNorm, type DenseParams, type NormParams } from './layers.ts';
-import { frameWindowRelativeIndex, relativeTableSize } from './relative-index.ts';
+import { frameWindowRelativeIndex, localityBias, relativeTableSize } from './relative-index.ts';
 import { mergeWindows, partitionWindows, windowGeometry, windowKeyMask, type WindowGeometry } from './windows.ts';
 
 export interface AttentionParams {
@@ -47,9 +47,15 @@ export function createAttention(scope: ParamScope, channels: number, window: num
     out: createDense(scope.scope('out'), channels, channels, { zero: true }),
     // Small random start (ViT/Swin use trunc-normal 0.02) so frames are distinguishable from step one.
     framePE: c.mrpe.framePE ? scope.get('framePE', [c.frames, channels], { kind: 'normal', std: 0.02 }) : null,
+    // Swin's N(0, 0.02²), around −locality·distance when mrpe.locality > 0: a wide window then starts out
+    // attending near the same position (in every frame), as a narrow one does, and widens as it learns.
     relTable:
       c.mrpe.relBias && window > 1
-        ? scope.get('relTable', [relativeTableSize(window), heads], { kind: 'normal', std: 0.02 })
+        ? scope.get('relTable', [relativeTableSize(window), heads], {
+            kind: 'normal',
+            std: 0.02,
+            ...(c.mrpe.locality > 0 ? { mean: localityBias(window, heads, c.mrpe.locality) } : {}),
+          })
         : null,
   };
 }

@@ -13,7 +13,8 @@ export type Init =
   | { kind: 'heNormal' }
   /** Glorot/Xavier uniform: U(±√(6/(fan_in+fan_out))). */
   | { kind: 'xavierUniform'; gain?: number }
-  | { kind: 'normal'; std: number }
+  /** N(mean, std²); `mean`, when given, is one value per element (a structured start plus noise). */
+  | { kind: 'normal'; std: number; mean?: Float32Array }
   | { kind: 'uniform'; limit: number }
   | { kind: 'constant'; value: number }
   /** Zero-init for residual outputs, so every block starts as the identity. */
@@ -49,6 +50,10 @@ export function initValues(shape: readonly number[], init: Init, rng: Rng): Floa
       break;
     case 'normal':
       normal(init.std);
+      if (init.mean) {
+        if (init.mean.length !== n) throw new Error(`initValues: mean has ${init.mean.length} values for ${n} elements`);
+        for (let i = 0; i < n; i++) out[i] = out[i]! + init.mean[i]!;
+      }
       break;
     case 'uniform':
       uniform(init.limit);

@@ -42,6 +42,7 @@ const ADDED_FIELDS: Readonly<Record<string, unknown>> = {
   'eval.testLoss': true,
   'data.synthetic.exposure': [1, 1],
   'data.synthetic.motion': 1,
+  'model.mrpe.locality': 0,
 };
 
 /**
@@ -58,6 +59,8 @@ export function trialId(config: TrialConfig): string {
   for (const [path, value] of Object.entries(ADDED_FIELDS)) {
     if (deepEqual(getPath(hashed, path), value)) setPath(hashed, path, undefined);
   }
+  // The bias table's starting slope changes nothing when there is no table.
+  if (getPath(hashed, 'model.mrpe.relBias') === false) setPath(hashed, 'model.mrpe.locality', undefined);
   return shortHash(canonicalJson(hashed));
 }
 

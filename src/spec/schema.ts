@@ -119,6 +119,10 @@ export const TRIAL_SCHEMA: JSONSchemaType<TrialConfig> = {
           properties: {
             framePE: bool('Learnable frame positional encoding.'),
             relBias: bool('Relative position bias inside a window.'),
+            locality: num(
+              'Starting slope α of the relative bias: each entry starts at −α × its offset length in tokens, so attention starts local and widens as it learns (0, the default: Swin\'s random start; no effect with relBias off).',
+              { minimum: 0 },
+            ),
           },
         },
       },
