@@ -123,6 +123,7 @@ describe('shipped specs', () => {
         assert.equal(t.config.data.source, 'gopro');
         assert.equal(t.config.model.baseChannels, 64);
         assert.equal(t.config.train.steps, 1_000_000);
+        assert.equal(t.config.model.mrpe.locality, 0, "the paper's relative bias starts as Swin's");
       }
       for (const t of load(`ablation-${ab}-cpu.yaml`).trials) {
         assert.equal(t.config.data.source, 'synthetic');
