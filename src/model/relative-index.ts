@@ -24,6 +24,7 @@ export function localityBias(window: number, heads: number, slope: number): Floa
     for (let c = 0; c < side; c++) {
       const dy = r - (window - 1);
       const dx = c - (window - 1);
+      // 0 − x, not −x: the zero offset stores +0, not −0.
       out.fill(0 - slope * Math.hypot(dy, dx), (r * side + c) * heads, (r * side + c + 1) * heads);
     }
   }

@@ -5,7 +5,7 @@
  * wasm-perf.md. A training step is counted as 3 × forward (forward, input grads, weight grads); a
  * sampling step is one forward.
  */
-import type { ModelConfig } from './config.ts';
+import type { ModelConfig, MrpeConfig } from './config.ts';
 import type { Block } from './layout.ts';
 import { IN_CHANNELS } from './layout.ts';
 import { timeEmbeddingDim, type DivdModel } from './unet.ts';
@@ -132,6 +132,12 @@ function human(x: number, unit: string): string {
   return `${x} ${unit}`;
 }
 
+/** 'off', 'on', or 'on (locality α)' when the table starts local. */
+function relativeBiasText(m: MrpeConfig): string {
+  if (!m.relBias) return 'off';
+  return m.locality > 0 ? `on (locality ${m.locality})` : 'on';
+}
+
 export function formatSummary(s: ModelSummary): string {
   const rows = s.layers.map((l) => [l.name, l.detail, `[${l.output.join(',')}]`, l.params.toLocaleString('en-US'), human(l.flops, 'FLOP')]);
   const header = ['layer', 'what', 'output', 'params', 'forward'];
@@ -140,7 +146,7 @@ export function formatSummary(s: ModelSummary): string {
   const c = s.config;
   return [
     `DIVD UNet: base ${c.baseChannels}, mults [${c.channelMults}], ${c.resBlocks} ResBlock(s)/level, attention ${c.attention}, windows [${c.windows}], ` +
-      `frames ${c.frames}, frame PE ${c.mrpe.framePE ? 'on' : 'off'}, relative bias ${c.mrpe.relBias ? (c.mrpe.locality > 0 ? `on (locality ${c.mrpe.locality})` : 'on') : 'off'}`,
+      `frames ${c.frames}, frame PE ${c.mrpe.framePE ? 'on' : 'off'}, relative bias ${relativeBiasText(c.mrpe)}`,
     `input [${s.input.join(',')}] (noisy sharp + blurry frames)`,
     '',
     line(header),

@@ -238,8 +238,10 @@ export interface HeldOutLoss extends TestLoss {
   checkpointStep: number;
 }
 
-/** The eval stage's model-based metric: the held-out diffusion loss of the sampled checkpoint's EMA weights. */
-/** The held-out loss of the sampled checkpoint and, with eval.contextProbe, the context probe beside it. */
+/**
+ * The eval stage's model-based metric: the held-out diffusion loss of the sampled checkpoint's EMA weights and,
+ * with eval.contextProbe, the context probe beside it (same model load).
+ */
 async function heldOutLoss(trial: Trial, test: readonly Sequence[], dir: RunDir, ctx: TrialContext): Promise<{ loss: HeldOutLoss; probe?: ContextProbe }> {
   const c = trial.config;
   const { model, step } = loadEmaModel(sampledCheckpoint(trial, dir));
@@ -307,7 +309,10 @@ export async function evalStage(trial: Trial, test: readonly Sequence[], dir: Ru
   for (const [k, v] of Object.entries(input ?? {})) finalMetrics[`test_input_${k}`] = v;
   if (inputLoss !== undefined) finalMetrics['test_input_loss'] = inputLoss;
   if (loss) finalMetrics['test_loss'] = loss.loss;
-  if (probe) (finalMetrics['test_loss_alone'] = probe.isolated.loss), (finalMetrics['test_context_gain'] = probe.relativeGain);
+  if (probe) {
+    finalMetrics['test_loss_alone'] = probe.isolated.loss;
+    finalMetrics['test_context_gain'] = probe.relativeGain;
+  }
   await ctx.run?.logMetrics(finalMetrics, { step: c.train.steps });
   await ctx.run?.logArtifact(dir.file('metrics.json'));
   await ctx.run?.logArtifact(dir.file('config.json'));
